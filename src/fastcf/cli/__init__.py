@@ -1,0 +1,1 @@
+"""The ``fastcf`` command line."""

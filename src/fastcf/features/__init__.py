@@ -1,0 +1,1 @@
+"""Feature extractors: hand-crafted (fHOG, gray, lookup tables) and the CNN slot."""

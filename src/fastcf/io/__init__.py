@@ -1,0 +1,1 @@
+"""Frame sources (image files, video, camera) and result writers."""

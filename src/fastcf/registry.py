@@ -1,0 +1,157 @@
+"""Names -> tracker class + preset config.
+
+A tracker is a config dataclass plus a class whose constructor takes that config. A
+*preset* is a named config; every preset is listed here with the reference it follows.
+Entries point at ``module:attribute`` strings so that ``import fastcf`` stays light
+(PyTorch is only imported by the trackers that need it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastcf.api import Tracker
+from fastcf.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrackerEntry:
+    name: str
+    tracker: str | type  # "package.module:Class" or the class itself
+    preset: str | Callable[[], Any]  # "package.module:function" returning a config dataclass
+    summary: str
+    reference: str = ""
+
+
+_ENTRIES: dict[str, TrackerEntry] = {}
+
+
+def register(
+    name: str,
+    tracker: str | type,
+    preset: str | Callable[[], Any],
+    summary: str,
+    reference: str = "",
+    *,
+    replace: bool = False,
+) -> None:
+    """Register a tracker preset under ``name`` (user code may add its own)."""
+    if name in _ENTRIES and not replace:
+        raise ConfigError(f"tracker name {name!r} is already registered")
+    _ENTRIES[name] = TrackerEntry(name, tracker, preset, summary, reference)
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`create`, sorted."""
+    return sorted(_ENTRIES)
+
+
+def entry(name: str) -> TrackerEntry:
+    try:
+        return _ENTRIES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown tracker {name!r}; available: {', '.join(available())}"
+        ) from None
+
+
+def _resolve(target: str | Any) -> Any:
+    if not isinstance(target, str):
+        return target
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
+    """Return a copy of ``config`` with ``overrides`` applied, type-checked by field.
+
+    Values given as strings (from the command line) are converted to the field's type.
+    """
+    if not overrides:
+        return config
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    hints = typing.get_type_hints(type(config))
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in fields:
+            raise ConfigError(
+                f"{type(config).__name__} has no field {key!r}; fields: {', '.join(sorted(fields))}"
+            )
+        changes[key] = _coerce(key, value, getattr(config, key), hints.get(key))
+    return dataclasses.replace(config, **changes)
+
+
+def _coerce(key: str, value: Any, current: Any, hint: Any) -> Any:
+    if not isinstance(value, str) or isinstance(current, str) or current is None:
+        return value
+    text = value.strip()
+    try:
+        if isinstance(current, bool):
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if isinstance(current, int):
+            return int(text)
+        if isinstance(current, float):
+            return float(text)
+        if isinstance(current, tuple):
+            parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+            kind = type(current[0]) if current else float
+            return tuple(kind(p) for p in parts)
+    except ValueError:
+        raise ConfigError(
+            f"config field {key!r}: cannot convert {value!r} to {type(current).__name__}"
+        ) from None
+    return value
+
+
+def get_config(name: str, **overrides: Any) -> Any:
+    """The preset config of tracker ``name`` with ``overrides`` applied."""
+    e = entry(name)
+    config = _resolve(e.preset)()
+    return apply_overrides(config, overrides)
+
+
+def create(name: str, **overrides: Any) -> Tracker:
+    """Create a tracker from a registered preset, e.g. ``create("opencv-csrt")``.
+
+    Keyword arguments override fields of the preset's config dataclass.
+    """
+    e = entry(name)
+    config = get_config(name, **overrides)
+    cls = _resolve(e.tracker)
+    tracker = cls(config)
+    tracker.name = name
+    return typing.cast(Tracker, tracker)
+
+
+# --- built-in presets --------------------------------------------------------------
+# One line per preset; the reference each one follows is documented in docs/trackers.md.
+register(
+    "opencv-csrt",
+    "fastcf.trackers.opencv:OpenCVTracker",
+    "fastcf.trackers.opencv:csrt",
+    "OpenCV CSRT (discriminative CF with channel and spatial reliability)",
+    "Lukezic et al., CVPR 2017; OpenCV contrib implementation",
+)
+register(
+    "opencv-kcf",
+    "fastcf.trackers.opencv:OpenCVTracker",
+    "fastcf.trackers.opencv:kcf",
+    "OpenCV KCF (kernelized correlation filter, HOG + CN)",
+    "Henriques et al., TPAMI 2015; OpenCV contrib implementation",
+)
+register(
+    "opencv-mosse",
+    "fastcf.trackers.opencv:OpenCVTracker",
+    "fastcf.trackers.opencv:mosse",
+    "OpenCV MOSSE (single-channel CF on grayscale)",
+    "Bolme et al., CVPR 2010; OpenCV contrib (legacy) implementation",
+)

@@ -1,0 +1,1 @@
+"""Tracker implementations; each is a config dataclass plus a class."""
