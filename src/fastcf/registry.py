@@ -155,3 +155,6 @@ register(
     "OpenCV MOSSE (single-channel CF on grayscale)",
     "Bolme et al., CVPR 2010; OpenCV contrib (legacy) implementation",
 )
+
+# The tracker `fastcf track` uses when none is named.
+DEFAULT_TRACKER = "opencv-csrt"

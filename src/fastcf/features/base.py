@@ -28,3 +28,27 @@ class FeatureExtractor(Protocol):
     def extract(self, patches: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.float32]]:
         """One ``(N, C, h, w)`` float32 array per block, in ``blocks`` order."""
         ...
+
+
+def as_patch_batch(patches: object, where: str = "patches") -> npt.NDArray[np.uint8]:
+    """Validate a patch batch and return it as ``(N, H, W, 3)`` or ``(N, H, W)`` uint8.
+
+    Accepted: ``(N, H, W, 3)`` BGR, ``(N, H, W, 1)`` or ``(N, H, W)`` gray, all uint8.
+    Raises :class:`fastcf.errors.FrameError` naming the offending shape/dtype.
+    """
+    from fastcf.errors import FrameError
+
+    if not isinstance(patches, np.ndarray):
+        raise FrameError(f"{where}: expected a numpy array, got {type(patches).__name__}")
+    if patches.dtype != np.uint8:
+        raise FrameError(f"{where}: expected dtype uint8, got {patches.dtype}")
+    if patches.ndim == 4 and patches.shape[3] == 1:
+        patches = patches[..., 0]
+    if not (patches.ndim == 3 or (patches.ndim == 4 and patches.shape[3] == 3)):
+        raise FrameError(
+            f"{where}: expected (N, H, W, 3) BGR or (N, H, W) gray patches, got shape "
+            f"{patches.shape}"
+        )
+    if patches.shape[0] < 1:
+        raise FrameError(f"{where}: empty batch (N=0)")
+    return patches

@@ -124,3 +124,36 @@ class Camera:
                 n += 1
         finally:
             cap.release()
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files of ``folder`` in natural order (frame2 before frame10)."""
+    import re
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise FrameError(f"{root}: not a folder")
+    files = [p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()]
+    if not files:
+        raise FrameError(f"{root}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+
+    def key(p: Path) -> list[object]:
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+    return sorted(files, key=key)
+
+
+def open_source(spec: str | Path, max_frames: int | None = None) -> FrameSource:
+    """A video file, a folder of images, or a camera index given as digits."""
+    text = str(spec)
+    if text.isdigit():
+        return Camera(int(text), max_frames)
+    p = Path(text)
+    if p.is_dir():
+        return ImageFiles(list_images(p), description=str(p))
+    if p.is_file():
+        return VideoFile(p)
+    raise FrameError(f"{p}: no such video file, image folder or camera index")

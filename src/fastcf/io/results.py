@@ -1,0 +1,120 @@
+"""Result files in the layout other toolkits read.
+
+    <root>/<dataset>/<tracker>/<seq>.txt              x,y,w,h per frame (dataset's own convention)
+    <root>/<dataset>/<tracker>/times/<seq>_time.txt   seconds per frame (tracker only, decode excluded)
+    <root>/<dataset>/<tracker>/scores/<seq>_score.txt ok,score per frame
+    <root>/<dataset>/<tracker>/errors/<seq>.txt       present only when the sequence failed
+
+Box and time files match the got10k toolkit's layout, so either tool can score them.
+Files are written to a temporary name and renamed, so an interrupted run never leaves a
+truncated result that a resumed run would take as complete.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from fastcf.errors import AnnotationError
+
+
+@dataclass(frozen=True)
+class ResultPaths:
+    boxes: Path
+    times: Path
+    scores: Path
+    error: Path
+
+
+def result_paths(root: str | Path, dataset: str, tracker: str, sequence: str) -> ResultPaths:
+    base = Path(root) / dataset / tracker
+    return ResultPaths(
+        boxes=base / f"{sequence}.txt",
+        times=base / "times" / f"{sequence}_time.txt",
+        scores=base / "scores" / f"{sequence}_score.txt",
+        error=base / "errors" / f"{sequence}.txt",
+    )
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_result(
+    paths: ResultPaths,
+    boxes: npt.ArrayLike,
+    times: npt.ArrayLike,
+    oks: npt.ArrayLike | None = None,
+    scores: npt.ArrayLike | None = None,
+) -> None:
+    """Write one sequence's boxes (already in the dataset convention), times and scores."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    t = np.asarray(times, dtype=np.float64).reshape(-1)
+    if len(t) != len(b):
+        raise ValueError(f"{len(b)} boxes but {len(t)} times")
+    _atomic_write(paths.times, "".join(f"{v:.6f}\n" for v in t))
+    if scores is not None:
+        s = np.asarray(scores, dtype=np.float64).reshape(-1)
+        o = np.ones(len(s), bool) if oks is None else np.asarray(oks, bool).reshape(-1)
+        _atomic_write(paths.scores, "".join(f"{int(k)},{v:.6f}\n" for k, v in zip(o, s)))
+    if paths.error.exists():
+        paths.error.unlink()
+    # boxes last: their presence marks the sequence as complete
+    _atomic_write(paths.boxes, "".join(",".join(f"{v:.3f}" for v in row) + "\n" for row in b))
+
+
+def write_error(paths: ResultPaths, message: str) -> None:
+    _atomic_write(paths.error, message.rstrip() + "\n")
+
+
+def read_boxes(path: str | Path) -> npt.NDArray[np.float64]:
+    """Read an ``x,y,w,h`` file (comma, tab or space separated); NaN allowed."""
+    p = Path(path)
+    rows: list[list[float]] = []
+    for lineno, line in enumerate(p.read_text().splitlines(), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        parts = text.replace(",", " ").replace("\t", " ").split()
+        if len(parts) != 4:
+            raise AnnotationError(f"{p}:{lineno}: expected 4 values x,y,w,h, got {len(parts)}")
+        try:
+            rows.append([float(v) for v in parts])
+        except ValueError:
+            raise AnnotationError(f"{p}:{lineno}: non-numeric value in {text!r}") from None
+    return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def read_times(path: str | Path) -> npt.NDArray[np.float64]:
+    p = Path(path)
+    if not p.exists():
+        return np.zeros(0)
+    return np.array([float(v) for v in p.read_text().split()], dtype=np.float64)
+
+
+def read_scores(path: str | Path) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    p = Path(path)
+    if not p.exists():
+        return np.zeros(0, bool), np.zeros(0)
+    data = np.array(
+        [[float(v) for v in line.split(",")] for line in p.read_text().splitlines() if line],
+        dtype=np.float64,
+    ).reshape(-1, 2)
+    return data[:, 0].astype(bool), data[:, 1]
+
+
+def is_complete(paths: ResultPaths, num_frames: int) -> bool:
+    """True when a previous run wrote a full result for this sequence (resume)."""
+    if not paths.boxes.exists():
+        return False
+    try:
+        return len(read_boxes(paths.boxes)) == num_frames
+    except (AnnotationError, OSError):
+        return False

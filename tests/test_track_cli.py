@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fastcf.cli.main import main
+from fastcf.demo import box_iou, demo_clip
+from fastcf.io.overlay import VideoSink
+
+
+def test_demo_clip_is_real_and_consistent():
+    frames, boxes = demo_clip(num_frames=20)
+    assert len(frames) == 20 and boxes.shape == (20, 4)
+    assert frames[0].dtype == np.uint8 and frames[0].std() > 20  # real pixels, not blank
+    assert np.all(boxes[:, 2:] > 50)
+    # the face moves: the first and the middle boxes differ
+    assert np.abs(boxes[10, :2] - boxes[0, :2]).max() > 10
+
+
+def test_track_demo_writes_results(tmp_path, capsys):
+    out = tmp_path / "out"
+    video = tmp_path / "demo.mp4"
+    rc = main(["track", "--demo", "--max-frames", "40", "--quiet", "--out", str(out), "--video", str(video)])
+    assert rc == 0
+    boxes = np.loadtxt(out / "boxes.txt", delimiter=",")
+    assert boxes.shape == (40, 4)
+    _, gt = demo_clip()
+    assert box_iou(boxes, gt[:40]).mean() > 0.6
+    lines = (out / "track.csv").read_text().splitlines()
+    assert lines[0] == "frame,x,y,w,h,ok,score,tracker_ms" and len(lines) == 41
+    cap = cv2.VideoCapture(str(video))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 40
+    cap.release()
+    assert "demo ground truth: mean IoU" in capsys.readouterr().out
+
+
+def _write_video(path: Path, frames) -> None:
+    sink = VideoSink(path)
+    for f in frames:
+        sink.write(f)
+    sink.close()
+
+
+def test_track_video_and_folder(tmp_path):
+    frames, gt = demo_clip()
+    frames, gt = frames[:15], gt[:15]
+    video = tmp_path / "clip.mp4"
+    _write_video(video, frames)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i + 1}.jpg"), f)
+    box = ",".join(f"{v:.1f}" for v in gt[0])
+    for src, name in ((video, "v"), (folder, "f")):
+        rc = main(["track", str(src), "--box", box, "--quiet", "--out", str(tmp_path / name), "--tracker", "opencv-kcf"])
+        assert rc == 0
+        boxes = np.loadtxt(tmp_path / name / "boxes.txt", delimiter=",")
+        assert boxes.shape == (15, 4)
+        assert box_iou(boxes, gt).mean() > 0.5
+
+
+def test_track_bad_input_is_a_clear_error(tmp_path, capsys):
+    assert main(["track", str(tmp_path / "missing.mp4"), "--box", "1,2,3,4"]) == 2
+    assert "missing.mp4: no such video file" in capsys.readouterr().err
+    assert main(["track", "--demo", "--box", "1,2,0,4"]) == 2
+    assert "width and height must be > 0" in capsys.readouterr().err
+    assert main(["track", "--demo", "--tracker", "nope"]) == 2
+    assert "unknown tracker 'nope'" in capsys.readouterr().err
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    frames, _ = demo_clip(num_frames=3)
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    (folder / "0001.jpg").write_bytes(b"not a jpeg")
+    assert main(["track", str(folder), "--box", "250,110,120,130", "--quiet", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "frame 1" in err and "0001.jpg" in err and "cannot decode" in err
+    assert main(["track", str(folder)]) == 2  # no box, no display
+    assert "--box" in capsys.readouterr().err
