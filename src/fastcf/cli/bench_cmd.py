@@ -1,0 +1,96 @@
+"""``fastcf bench``: the single-thread speed protocol (see fastcf.evaluation.bench)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from fastcf.errors import ConfigError
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "bench",
+        help="measure single-thread tracker speed (decoding excluded)",
+        description=(
+            "Decode frames into memory, then time init and every update of each tracker in a "
+            "fresh single-threaded process. Reports median FPS and p50/p95/max latency per "
+            "tracker and sequence and overall, with machine info."
+        ),
+    )
+    p.add_argument("dataset", metavar="DATASET_SPEC", help="dataset spec, e.g. otb:/data/OTB100")
+    p.add_argument("--trackers", required=True, help="comma-separated tracker names")
+    p.add_argument("--frames", type=int, default=None, help="frames per sequence (default all)")
+    p.add_argument("--sequences", default=None, help="comma-separated subset of sequences")
+    p.add_argument("--out", default=None, help="write JSON here (and the markdown as .md)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field of every tracker (TRACKER:KEY=VALUE for one tracker)",
+    )
+    p.add_argument(
+        "--max-decoded-mb",
+        type=float,
+        default=2048.0,
+        help="memory bound for pre-decoded frames per sequence (default 2048)",
+    )
+    p.add_argument(
+        "--in-process",
+        action="store_true",
+        help="measure in this process instead of a fresh one (BLAS pools may not be limited)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no per-sequence progress lines")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from fastcf.cli.eval_cmd import load_dataset, parse_overrides, split_list
+    from fastcf.evaluation.bench import benchmark, save, to_markdown
+
+    trackers = split_list(args.trackers, "trackers") or []
+    sequences = split_list(args.sequences, "sequences")
+    overrides = parse_overrides(args.overrides)
+    if args.frames is not None and args.frames < 2:
+        raise ConfigError(f"--frames must be >= 2, got {args.frames}")
+    dataset = load_dataset(args.dataset)
+    result = benchmark(
+        trackers,
+        dataset,
+        frames=args.frames,
+        overrides=overrides,
+        sequences=sequences,
+        max_decoded_mb=args.max_decoded_mb,
+        fresh_process=not args.in_process,
+        quiet=args.quiet,
+    )
+    t = result["threads"]
+    print(
+        f"effective threads: torch={t.get('torch')} opencv={t.get('opencv')} "
+        + " ".join(f"{k}={v}" for k, v in t["env"].items())
+    )
+    for problem in result["thread_problems"]:
+        print(f"fastcf bench: warning: {problem}", file=sys.stderr)
+    for name, d in result["decode"].items():
+        if d["truncated"]:
+            print(
+                f"fastcf bench: warning: {name} cut to {d['frames']} frames by "
+                f"--max-decoded-mb {args.max_decoded_mb:g}",
+                file=sys.stderr,
+            )
+    print(to_markdown(result), end="")
+    if args.out:
+        json_path, md_path = save(result, args.out)
+        print(f"wrote {json_path} and {md_path}")
+    if result["errors"]:
+        print(f"fastcf bench: {len(result['errors'])} run(s) failed:", file=sys.stderr)
+        for e in result["errors"]:
+            print(
+                f"  {e['tracker']} / {e['sequence']} at frame {e.get('frame', '?')}: {e['error']}",
+                file=sys.stderr,
+            )
+        return 1
+    return 0
