@@ -1,0 +1,143 @@
+"""Accuracy and single-core speed of trackers on the development sequences, side by side.
+
+    python benchmarks/otb_dev.py --trackers opencv-csrt,eco-hc,strcf [--name otb_dev]
+
+1. ``fastcf eval`` (parallel processes, each single-threaded) writes result files to
+   ``benchmarks/raw/<name>/`` (not committed);
+2. ``fastcf report`` scores them (AUC, P@20, ...) and, as an independent check, the got10k
+   toolkit's own functions score the same files (its AUC is printed beside ours);
+3. ``fastcf bench`` measures speed in one fresh single-threaded process, image decoding
+   excluded, trackers one after the other (nothing else should run on the machine);
+4. ``benchmarks/results/<name>.md`` and ``.json`` get the combined table.
+
+``--bench-frames N`` caps the frames per sequence for the speed run (slow teachers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "sequences"
+
+
+def got10k_auc(results_dir: Path, dataset) -> tuple[float, float]:
+    """Mean success AUC and precision@20 computed by the got10k toolkit itself."""
+    from got10k.experiments.otb import ExperimentOTB
+    from got10k.utils.metrics import center_error, rect_iou
+
+    from fastcf.io.results import read_boxes
+
+    exp = ExperimentOTB.__new__(ExperimentOTB)
+    exp.nbins_iou, exp.nbins_ce = 21, 51
+    aucs, precs = [], []
+    for seq in dataset:
+        boxes = read_boxes(results_dir / f"{seq.name}.txt")
+        anno = seq.to_dataset_convention(seq.ground_truth)
+        boxes = boxes[: len(anno)]
+        boxes[0] = anno[0]
+        ious, ces = rect_iou(boxes, anno), center_error(boxes, anno)
+        succ, prec = exp._calc_curves(ious, ces)
+        aucs.append(float(np.mean(succ)))
+        precs.append(float(prec[20]))
+    return float(np.mean(aucs)), float(np.mean(precs))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--trackers", required=True)
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--name", default="otb_dev")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--bench-frames", type=int, default=None)
+    ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = ap.parse_args()
+
+    from fastcf.cli.track import parse_overrides
+    from fastcf.datasets import open_dataset
+    from fastcf.evaluation import benchmark, run_experiment
+    from fastcf.evaluation.bench import save as save_bench
+    from fastcf.evaluation.report import build_report
+
+    trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
+    overrides = parse_overrides(args.set)
+    dataset = open_dataset(f"otb:{args.data}")
+    raw = HERE / "raw" / args.name
+    summary = run_experiment(
+        trackers, dataset, raw, workers=args.workers, overrides=overrides, quiet=True
+    )
+    failed = [o for o in summary.outcomes if o.status == "failed"]
+    report = build_report(raw, dataset, trackers, out_dir=raw / "report")
+    out = {"dataset": str(args.data), "trackers": {}}
+    speed = None
+    if not args.no_bench:
+        speed = benchmark(trackers, dataset, frames=args.bench_frames, overrides=overrides)
+        save_bench(speed, HERE / "results" / f"{args.name}_speed.json")
+    rows = [
+        "| tracker | AUC | AUC (got10k) | P@20 | P@20 (got10k) | FPS median | p95 ms | max/median | init ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in trackers:
+        tr = report.tracker(name)
+        g_auc, g_prec = got10k_auc(raw / dataset.name / name, dataset)
+        row = {"auc": tr.curves.auc, "precision20": tr.curves.precision_20, "got10k_auc": g_auc, "got10k_p20": g_prec}
+        if speed is not None:
+            o = speed["results"][name]["overall"]
+            lat = o["latency_ms"]
+            row.update(
+                fps_median=o["fps_median"], p95_ms=lat["p95"], max_ms=lat["max"],
+                spike_ratio=lat["max"] / lat["p50"], init_ms=o["init_ms_median"],
+            )
+        out["trackers"][name] = row
+        sp = (
+            f"{row['fps_median']:.1f} | {row['p95_ms']:.1f} | {row['spike_ratio']:.1f} | {row['init_ms']:.0f}"
+            if speed is not None
+            else "- | - | - | -"
+        )
+        rows.append(
+            f"| {name} | {row['auc']:.3f} | {g_auc:.3f} | {row['precision20']:.3f} | {g_prec:.3f} | {sp} |"
+        )
+    per_seq = ["| sequence | " + " | ".join(trackers) + " |", "|---|" + "---:|" * len(trackers)]
+    for seq in dataset.names():
+        cells = [f"{report.tracker(t).by_sequence()[seq].curves.auc:.3f}" for t in trackers]
+        per_seq.append(f"| {seq} | " + " | ".join(cells) + " |")
+    machine = speed["machine"] if speed else {}
+    text = "\n".join(
+        [
+            f"# {args.name}: {len(dataset)} development sequences (`{Path(args.data).name}`)",
+            "",
+            f"Regenerate: `python benchmarks/otb_dev.py --trackers {','.join(trackers)}"
+            + (f" --bench-frames {args.bench_frames}" if args.bench_frames else "")
+            + "".join(f" --set {s}" for s in args.set)
+            + f" --name {args.name}`",
+            "",
+            "AUC: OTB success AUC (21 thresholds), scored by fastcf and, independently, by the got10k "
+            "toolkit on the same files. Speed: `fastcf bench`, one thread (torch, OpenCV, BLAS), "
+            "decoding excluded, median FPS over all update frames; max/median = worst frame "
+            "latency over the median (periodic-spike check).",
+            f"Machine: {machine.get('cpu_model', '?')}, {machine.get('date', '')}",
+            "",
+            *rows,
+            "",
+            "AUC per sequence:",
+            "",
+            *per_seq,
+            "",
+        ]
+        + ([f"Failed: {', '.join(f'{o.tracker}/{o.sequence}' for o in failed)}"] if failed else [])
+    )
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / f"{args.name}.md").write_text(text)
+    (HERE / "results" / f"{args.name}.json").write_text(json.dumps(out, indent=2))
+    print(text)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
