@@ -23,10 +23,19 @@ class Progress:
         self.failed = 0
         self._bar: Any = None
         self._last_refresh = 0.0
+        # on a terminal refresh 5 times a second; in a log file every 10 s
+        self._interval = 0.2 if sys.stderr.isatty() else 10.0
         if not quiet:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit="seq", file=sys.stderr, leave=True)
+            self._bar = tqdm(
+                total=total,
+                desc=desc,
+                unit="seq",
+                file=sys.stderr,
+                leave=True,
+                mininterval=self._interval,
+            )
 
     @property
     def fps(self) -> float:
@@ -49,7 +58,7 @@ class Progress:
         if self._bar is None:
             return
         now = time.monotonic()
-        if not force and now - self._last_refresh < 0.2:
+        if not force and now - self._last_refresh < self._interval:
             return
         self._last_refresh = now
         postfix = {"frames": self.frames, "fps": f"{self.fps:.1f}"}
