@@ -1,0 +1,145 @@
+"""Distillation trainer: losses go down, resume is exact, export reloads identically."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from fastcf.distill.config import TrainConfig
+from fastcf.distill.models import init_from_teacher, match_taps
+from fastcf.distill.pairs import PairConfig, PairSampler
+from fastcf.distill.trainer import Trainer
+from fastcf.errors import ConfigError
+from test_distill_helpers import TinyNet, write_images
+
+
+def _setup(tmp_path, epochs=3, n=64, patch=48, **kw):
+    folder = tmp_path / "imgs"
+    if not folder.exists():
+        write_images(folder, 20)
+    pc = PairConfig(patch_size=patch)
+    cfg = TrainConfig(
+        student_taps=kw.pop("student_taps", ("a", "b")),
+        teacher_taps=kw.pop("teacher_taps", ("a", "b")),
+        epochs=epochs,
+        batch_size=8,
+        lr=3e-3,
+        warmup_iters=kw.pop("warmup_iters", 4),
+        n_train_pairs=n,
+        n_val_pairs=16,
+        device="cpu",
+        pairs=pc,
+        **kw,
+    )
+    train = PairSampler(f"images:{folder}", n, config=pc, seed=0)
+    val = PairSampler(f"images:{folder}", 16, config=pc, seed=0, split="val")
+    return cfg, train, val
+
+
+def test_short_training_lowers_fidelity_and_tracking_losses(tmp_path) -> None:
+    torch.set_num_threads(1)
+    cfg, train, val = _setup(tmp_path, epochs=4)
+    out = tmp_path / "run"
+    t = Trainer(TinyNet(4, 8, 1), TinyNet(16, 32, 0), cfg, train, val, out, progress=False,
+                log=lambda s: None)  # fmt: skip
+    h = t.run()
+    first, last = h["epochs"][0], h["epochs"][-1]
+    assert first["epoch"] == 0 and last["epoch"] == 4
+    for tap in ("a", "b"):
+        assert last[f"val_fid_{tap}"] < 0.9 * first[f"val_fid_{tap}"]
+    trk0 = first["val_trk_a"] + first["val_trk_b"]
+    trk1 = last["val_trk_a"] + last["val_trk_b"]
+    assert trk1 < trk0
+    for name in ("checkpoint.pt", "history.json", "loss_curves.png", "student.pt", "student.json"):
+        assert (out / name).is_file(), name
+    assert set(h["teacher_val_tracking"]) == {"a", "b"}
+    assert h["epochs"][1]["sec_per_iter"] > 0
+    # the exported state dict reproduces the trained student's features exactly
+    meta = json.loads((out / "student.json").read_text())
+    assert meta["taps"]["b"][0] == 4
+    fresh = TinyNet(4, 8, 99)
+    fresh.load_state_dict(torch.load(out / "student.pt", weights_only=True))
+    x = torch.rand(2, 3, 48, 48) * 255
+    with torch.no_grad():
+        a, b = t.student(x), fresh(x)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_continues_exactly(tmp_path) -> None:
+    torch.set_num_threads(1)
+    cfg2, train, val = _setup(tmp_path, epochs=2, n=32)
+    cache = tmp_path / "cache"
+    quiet = {"progress": False, "log": lambda s: None, "cache_dir": cache}
+    straight = TinyNet(4, 8, 1)
+    Trainer(straight, TinyNet(8, 8, 0), cfg2, train, val, tmp_path / "a", **quiet).run()
+    cfg1, _, _ = _setup(tmp_path, epochs=1, n=32)
+    part = TinyNet(4, 8, 1)
+    Trainer(part, TinyNet(8, 8, 0), cfg1, train, val, tmp_path / "b", **quiet).run()
+    resumed = TinyNet(4, 8, 1)
+    h = Trainer(resumed, TinyNet(8, 8, 0), cfg2, train, val, tmp_path / "b", **quiet).run(
+        resume=True
+    )
+    assert [r["epoch"] for r in h["epochs"]] == [0, 1, 2]
+    for p, q in zip(straight.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(p, q)
+    # a different configuration cannot resume
+    cfg_bad, _, _ = _setup(tmp_path, epochs=2, n=32, beta=0.5)
+    with pytest.raises(ConfigError, match="another configuration"):
+        Trainer(TinyNet(4, 8, 1), TinyNet(8, 8, 0), cfg_bad, train, val, tmp_path / "b",
+                **quiet).run(resume=True)  # fmt: skip
+
+
+def test_vggm_student_exports_in_package_format_and_reloads(tmp_path) -> None:
+    nets = pytest.importorskip("fastcf.nets")
+    torch.set_num_threads(1)
+    student = nets.build_student("vggm-96x", seed=0)
+    teacher = nets.build_vgg16(((4, 4), (8, 8), (8, 8, 8), (8, 8, 8), (8, 8, 8)))
+    cfg, train, val = _setup(
+        tmp_path,
+        epochs=1,
+        n=8,
+        patch=96,
+        student_taps=("norm1", "relu5"),
+        teacher_taps=tuple(match_taps(student, teacher, ["norm1", "relu5"])),
+    )
+    assert cfg.teacher_taps == ("conv2_2", "conv5_3")
+    out = tmp_path / "run"
+    Trainer(student, teacher, cfg, train, val, out, progress=False, log=lambda s: None).run()
+    loaded = nets.load_student(out / "student.json")
+    x = torch.rand(1, 3, 96, 96) * 255
+    with torch.no_grad():
+        a, b = student.eval()(x), loaded(x)
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+    meta = json.loads((out / "student.json").read_text())
+    assert meta["extra"]["config"]["student_taps"] == ["norm1", "relu5"]
+
+
+def test_init_from_teacher_by_channel_selection() -> None:
+    nets = pytest.importorskip("fastcf.nets")
+    teacher = nets.build_vgg16(((6, 6), (8, 8), (8, 8, 8), (8, 8, 8), (8, 8, 8)))
+    student = nets.build_vgg16(((3, 3), (4, 4), (4, 4, 4), (4, 4, 4), (4, 4, 4)))
+    kept = init_from_teacher(student, teacher)
+    t1 = teacher.layers["conv1_1"].conv
+    s1 = student.layers["conv1_1"].conv
+    norms = t1.weight.flatten(1).norm(dim=1)
+    expect = sorted(torch.argsort(norms, descending=True)[:3].tolist())
+    assert kept[0] == expect
+    assert torch.equal(s1.weight, t1.weight[expect]) and torch.equal(s1.bias, t1.bias[expect])
+    t2, s2 = teacher.layers["conv1_2"].conv, student.layers["conv1_2"].conv
+    w = t2.weight[kept[1]][:, kept[0]]
+    scale = t2.weight[kept[1]].flatten(1).norm(dim=1) / w.flatten(1).norm(dim=1)
+    assert torch.allclose(s2.weight, w * scale.view(-1, 1, 1, 1))
+    with pytest.raises(ConfigError, match="same topology"):
+        init_from_teacher(nets.build_student("vggm-96x"), teacher)
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ConfigError, match="matched pairwise"):
+        TrainConfig(student_taps=("a", "b"), teacher_taps=("x",))
+    with pytest.raises(ConfigError, match="init"):
+        TrainConfig(init="imagenet")
+    cfg = TrainConfig(student_taps=("a",), teacher_taps=("x",), pairs={"patch_size": 64})
+    assert cfg.pairs.patch_size == 64 and cfg.tracking == ("a",) and cfg.alpha_map == {"a": 1.0}
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
