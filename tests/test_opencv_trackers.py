@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastcf
-from fastcf.demo import box_iou
+from fastcf.metrics import iou as box_iou
 
 
 def _moving_square(n: int = 30, gray: bool = False):

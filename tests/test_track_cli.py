@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from fastcf.cli.main import main
-from fastcf.demo import box_iou, demo_clip
+from fastcf.demo import demo_clip
 from fastcf.io.overlay import VideoSink
+from fastcf.metrics import iou as box_iou
 
 
 def test_demo_clip_is_real_and_consistent():
@@ -22,7 +23,19 @@ def test_demo_clip_is_real_and_consistent():
 def test_track_demo_writes_results(tmp_path, capsys):
     out = tmp_path / "out"
     video = tmp_path / "demo.mp4"
-    rc = main(["track", "--demo", "--max-frames", "40", "--quiet", "--out", str(out), "--video", str(video)])
+    rc = main(
+        [
+            "track",
+            "--demo",
+            "--max-frames",
+            "40",
+            "--quiet",
+            "--out",
+            str(out),
+            "--video",
+            str(video),
+        ]
+    )
     assert rc == 0
     boxes = np.loadtxt(out / "boxes.txt", delimiter=",")
     assert boxes.shape == (40, 4)
@@ -54,7 +67,19 @@ def test_track_video_and_folder(tmp_path):
         cv2.imwrite(str(folder / f"{i + 1}.jpg"), f)
     box = ",".join(f"{v:.1f}" for v in gt[0])
     for src, name in ((video, "v"), (folder, "f")):
-        rc = main(["track", str(src), "--box", box, "--quiet", "--out", str(tmp_path / name), "--tracker", "opencv-kcf"])
+        rc = main(
+            [
+                "track",
+                str(src),
+                "--box",
+                box,
+                "--quiet",
+                "--out",
+                str(tmp_path / name),
+                "--tracker",
+                "opencv-kcf",
+            ]
+        )
         assert rc == 0
         boxes = np.loadtxt(tmp_path / name / "boxes.txt", delimiter=",")
         assert boxes.shape == (15, 4)
@@ -74,7 +99,20 @@ def test_track_bad_input_is_a_clear_error(tmp_path, capsys):
     for i, f in enumerate(frames):
         cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
     (folder / "0001.jpg").write_bytes(b"not a jpeg")
-    assert main(["track", str(folder), "--box", "250,110,120,130", "--quiet", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "track",
+                str(folder),
+                "--box",
+                "250,110,120,130",
+                "--quiet",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "frame 1" in err and "0001.jpg" in err and "cannot decode" in err
     assert main(["track", str(folder)]) == 2  # no box, no display

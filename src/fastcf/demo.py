@@ -55,14 +55,3 @@ def demo_clip(
         frames.append(frame)
         boxes[t] = (u - scale * fw / 2, v - scale * fh / 2, scale * fw, scale * fh)
     return frames, boxes
-
-
-def box_iou(a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Row-wise IoU of two ``(N, 4)`` xywh arrays (for the demo's self-check)."""
-    x = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    y = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    iw = np.clip(np.minimum(x[:, 0] + x[:, 2], y[:, 0] + y[:, 2]) - np.maximum(x[:, 0], y[:, 0]), 0, None)
-    ih = np.clip(np.minimum(x[:, 1] + x[:, 3], y[:, 1] + y[:, 3]) - np.maximum(x[:, 1], y[:, 1]), 0, None)
-    inter = iw * ih
-    union = x[:, 2] * x[:, 3] + y[:, 2] * y[:, 3] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)

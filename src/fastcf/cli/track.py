@@ -31,7 +31,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="track the embedded demo clip")
     p.add_argument("--box", help="initial box x,y,w,h in 0-based pixels")
     p.add_argument("--select", action="store_true", help="select the box with the mouse")
-    p.add_argument("--tracker", default=DEFAULT_TRACKER, help=f"tracker name (default {DEFAULT_TRACKER})")
+    p.add_argument(
+        "--tracker", default=DEFAULT_TRACKER, help=f"tracker name (default {DEFAULT_TRACKER})"
+    )
     p.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field"
     )
@@ -144,8 +146,10 @@ def write_outputs(
     np.savetxt(out / "boxes.txt", boxes, fmt="%.3f", delimiter=",")
     with open(out / "track.csv", "w") as f:
         f.write("frame,x,y,w,h,ok,score,tracker_ms\n")
-        for i, (b, ok, s, t) in enumerate(zip(boxes, oks, scores, times)):
-            f.write(f"{i},{b[0]:.3f},{b[1]:.3f},{b[2]:.3f},{b[3]:.3f},{int(ok)},{s:.4f},{t * 1e3:.3f}\n")
+        for i, (b, ok, s, t) in enumerate(zip(boxes, oks, scores, times, strict=True)):
+            f.write(
+                f"{i},{b[0]:.3f},{b[1]:.3f},{b[2]:.3f},{b[3]:.3f},{int(ok)},{s:.4f},{t * 1e3:.3f}\n"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -193,16 +197,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"tracked {n} frames of {label} with {args.tracker}")
     print(
         f"tracker time: init {times[0] * 1e3:.1f} ms, median {np.median(upd) * 1e3:.1f} ms/frame "
-        f"({1.0 / max(float(np.median(upd)), 1e-9):.1f} FPS), p95 {np.percentile(upd, 95) * 1e3:.1f} ms "
+        f"({1.0 / max(float(np.median(upd)), 1e-9):.1f} FPS), "
+        f"p95 {np.percentile(upd, 95) * 1e3:.1f} ms "
         "(decoding excluded; not single-thread enforced: use `fastcf bench` for speed numbers)"
     )
     print(f"lost in {int((~oks).sum())} of {n} frames")
     if gt is not None:
-        from fastcf.demo import box_iou
+        from fastcf.metrics import iou
 
-        iou = box_iou(boxes, gt[:n])
-        print(f"demo ground truth: mean IoU {iou.mean():.3f}, success@0.5 {(iou > 0.5).mean():.3f}")
-    print(f"wrote {out / 'boxes.txt'} and {out / 'track.csv'}" + (f" and {args.video}" if args.video else ""))
+        overlap = iou(boxes, gt[:n])
+        print(
+            f"demo ground truth: mean IoU {overlap.mean():.3f}, "
+            f"success@0.5 {(overlap > 0.5).mean():.3f}"
+        )
+    print(
+        f"wrote {out / 'boxes.txt'} and {out / 'track.csv'}"
+        + (f" and {args.video}" if args.video else "")
+    )
     return 0
 
 

@@ -19,7 +19,9 @@ def draw_result(frame: Frame, box: Box, ok: bool, score: float, fps: float | Non
     out = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
     x, y, w, h = box
     color = GREEN if ok else RED
-    cv2.rectangle(out, (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h))), color, 2)
+    cv2.rectangle(
+        out, (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h))), color, 2
+    )
     label = f"score {score:.2f}" + ("" if ok else " LOST")
     if fps is not None:
         label += f"  {fps:.0f} FPS"
