@@ -1,0 +1,130 @@
+"""STRCF configuration and the reference presets.
+
+Values follow the authors' MATLAB release (github.com/lifeng9472/STRCF, ``run_STRCF.m``
+and ``run_DeepSTRCF.m``); deviations are listed in docs/strcf.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from fastcf.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class STRCFConfig:
+    # --- hand-crafted block (concatenated: gray, fHOG, ColorNames), one cell size -------
+    cell_size: int = 4
+    use_gray: bool = True
+    use_hog: bool = True
+    hog_orients: int = 9
+    hog_clip: float = 0.2
+    cn_table: str = ""  # path to CNnorm.mat; empty = no ColorNames (tables are not shipped)
+    # --- CNN block (DeepSTRCF) ----------------------------------------------------------
+    # ``cnn``: a fastcf.features.cnn.FeatureNetwork (e.g. a fastcf.nets TapNetwork) or a
+    # ready FeatureExtractor; ``cnn_path``: a MatConvNet .mat (e.g. CF_VGGM.mat) or a
+    # fastcf student checkpoint, loaded when ``cnn`` is None.
+    cnn: Any = None
+    cnn_path: str = ""
+    cnn_layers: tuple[str, ...] = ("relu3",)
+    cnn_downsample: tuple[int, ...] = (1,)
+    cnn_reg_ratio: tuple[float, ...] = (14.0,)  # reg-window "downsample ratio" per CNN layer
+    cnn_minmax: bool = True  # DeepSTRCF's per-channel min-max normalisation
+    require_cnn: bool = False  # deepstrcf/fdeepstrcf refuse to run without a network
+    # --- search region ------------------------------------------------------------------
+    search_area_scale: float = 5.0
+    min_image_sample_size: float = 150.0**2
+    max_image_sample_size: float = 200.0**2
+    # --- spatial regularisation window ---------------------------------------------------
+    reg_window_max: float = 1e5
+    reg_window_min: float = 1e-3
+    # --- detection ----------------------------------------------------------------------
+    refinement_iterations: int = 1
+    newton_iterations: int = 5
+    clamp_position: bool = False
+    number_of_scales: int = 5
+    scale_step: float = 1.01
+    # --- learning -----------------------------------------------------------------------
+    output_sigma_factor: float = 1.0 / 16
+    temporal_regularization: float = 15.0  # mu
+    admm_iterations: int = 2
+    init_penalty: float = 1.0  # gamma at the first ADMM iteration
+    max_penalty: float = 0.1
+    penalty_step: float = 10.0
+    # --- fastcf additions ---------------------------------------------------------------
+    lost_threshold: float = 0.04  # response peak below this -> ok=False (docs/strcf.md)
+
+    def __post_init__(self) -> None:
+        positive = {
+            "cell_size": self.cell_size,
+            "search_area_scale": self.search_area_scale,
+            "min_image_sample_size": self.min_image_sample_size,
+            "max_image_sample_size": self.max_image_sample_size,
+            "reg_window_max": self.reg_window_max,
+            "reg_window_min": self.reg_window_min,
+            "scale_step": self.scale_step,
+            "output_sigma_factor": self.output_sigma_factor,
+            "init_penalty": self.init_penalty,
+            "max_penalty": self.max_penalty,
+            "penalty_step": self.penalty_step,
+            "hog_clip": self.hog_clip,
+        }
+        for key, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"STRCFConfig.{key} must be > 0, got {value!r}")
+        if self.min_image_sample_size > self.max_image_sample_size:
+            raise ConfigError("STRCFConfig.min_image_sample_size exceeds max_image_sample_size")
+        if self.temporal_regularization < 0:
+            raise ConfigError(
+                f"STRCFConfig.temporal_regularization must be >= 0, got "
+                f"{self.temporal_regularization}"
+            )
+        for key in ("admm_iterations", "number_of_scales", "hog_orients", "refinement_iterations"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"STRCFConfig.{key} must be >= 1, got {getattr(self, key)}")
+        if self.newton_iterations < 0:
+            raise ConfigError(
+                f"STRCFConfig.newton_iterations must be >= 0, got {self.newton_iterations}"
+            )
+        n = len(self.cnn_layers)
+        if len(self.cnn_downsample) != n or len(self.cnn_reg_ratio) != n:
+            raise ConfigError(
+                "STRCFConfig: cnn_layers, cnn_downsample and cnn_reg_ratio need the same "
+                f"length, got {n}, {len(self.cnn_downsample)}, {len(self.cnn_reg_ratio)}"
+            )
+        if any(d < 1 for d in self.cnn_downsample) or any(r <= 0 for r in self.cnn_reg_ratio):
+            raise ConfigError("STRCFConfig: cnn_downsample must be >= 1 and cnn_reg_ratio > 0")
+        if not (self.use_gray or self.use_hog or self.cn_table or self.require_cnn):
+            if self.cnn is None and not self.cnn_path:
+                raise ConfigError("STRCFConfig: every feature is disabled")
+
+
+def strcf() -> STRCFConfig:
+    """STRCF (run_STRCF.m): gray + fHOG (+ ColorNames with ``cn_table``), cell 4, search
+    area 5x, samples 150^2..200^2, mu 15, 2 ADMM iterations (penalty 1 -> 0.1), 5 scales
+    at step 1.01."""
+    return STRCFConfig()
+
+
+def deepstrcf() -> STRCFConfig:
+    """DeepSTRCF (run_DeepSTRCF.m): STRCF's hand-crafted block + a CNN block (VGG-M layer
+    10 = relu3, min-max normalised, reg-window ratio 14), search area 4.5x, samples
+    200^2..250^2. Needs ``cnn=`` (a FeatureNetwork) or ``cnn_path=``."""
+    return replace(
+        STRCFConfig(),
+        cnn_layers=("relu3",),
+        cnn_downsample=(1,),
+        cnn_reg_ratio=(14.0,),
+        require_cnn=True,
+        search_area_scale=4.5,
+        min_image_sample_size=200.0**2,
+        max_image_sample_size=250.0**2,
+        lost_threshold=0.15,  # min-max normalised CNN block: larger peaks (docs/strcf.md)
+    )
+
+
+def fdeepstrcf() -> STRCFConfig:
+    """fDeepSTRCF (Wang et al., TIP 2020): DeepSTRCF with the distilled student's relu3
+    (e.g. CF_VGGM.mat layer 10) and 3 scales at step 1.02."""
+    return replace(deepstrcf(), number_of_scales=3, scale_step=1.02)

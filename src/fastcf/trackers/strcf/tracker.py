@@ -1,0 +1,203 @@
+"""The STRCF / DeepSTRCF tracker (Li et al., CVPR 2018).
+
+Per frame: sample ``number_of_scales`` patches around the last position, extract the
+feature blocks, correlate with the filter in the Fourier domain, sum the blocks' responses
+(resampled to the finest grid), refine the best peak with Newton steps, then retrain the
+filter on a patch at the new position with ADMM, the previous filter acting as the
+temporal regulariser (the reference has no learning rate: the filter *is* the model).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from fastcf.api import Box, Frame, TrackResult
+from fastcf.trackers.base import BaseTracker
+from fastcf.trackers.strcf.config import STRCFConfig
+from fastcf.trackers.strcf.detect import newton_peak
+from fastcf.trackers.strcf.features import STRCFFeatures
+from fastcf.trackers.strcf.sample import sample_patch
+from fastcf.trackers.strcf.solver import (
+    admm_train,
+    gaussian_label,
+    hann2d,
+    irfft2,
+    reg_window,
+    resize_spectrum,
+    rfft2,
+)
+
+
+@dataclass
+class _BlockState:
+    shape: tuple[int, int]
+    yf: npt.NDArray[np.complex64]
+    window: npt.NDArray[np.float32]
+    reg: npt.NDArray[np.float32]
+    filt: npt.NDArray[np.complex64] | None = None
+
+
+class STRCF(BaseTracker):
+    """Spatial-temporal regularised correlation filter; see docs/strcf.md."""
+
+    name = "strcf"
+
+    def __init__(self, config: STRCFConfig | None = None) -> None:
+        super().__init__(config if config is not None else STRCFConfig())
+        self.cfg: STRCFConfig = self.config
+        # Built here so that a missing network is reported by create(), not by init().
+        self._features_color = STRCFFeatures(self.cfg, color=True)
+        self._features_gray: STRCFFeatures | None = None
+        self.features = self._features_color  # the blocks in use (gray videos: set by init)
+        self.last_response: npt.NDArray[np.float32] | None = None
+
+    # --- helpers ---------------------------------------------------------------------
+    def _prepare(self, frame: Frame) -> Frame:
+        if self._color:
+            return frame
+        return frame if frame.ndim == 2 else np.ascontiguousarray(frame[:, :, 0])
+
+    def _patches(
+        self, image: Frame, scales: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.uint8], list[tuple[float, float]]]:
+        patches, centers = [], []
+        for s in scales:
+            size = self._support * self._scale * float(s)
+            patch, center = sample_patch(
+                image, self._pos, (size, size), (self._support, self._support)
+            )
+            patches.append(patch)
+            centers.append(center)
+        return np.stack(patches), centers
+
+    def _spectra(self, patches: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.complex64]]:
+        maps = self.features.extract(patches)
+        return [rfft2(m * b.window) for m, b in zip(maps, self._blocks, strict=True)]
+
+    def _train(self, image: Frame) -> None:
+        patches, centers = self._patches(image, np.ones(1))
+        spectra = self._spectra(patches)
+        first = self._blocks[0].filt is None
+        mu = 0.0 if first else self.cfg.temporal_regularization
+        for xf, b in zip(spectra, self._blocks, strict=True):
+            b.filt = admm_train(
+                xf[0],
+                b.yf,
+                b.reg,
+                b.shape,
+                f_prev=b.filt,
+                mu=mu,
+                iterations=self.cfg.admm_iterations,
+                gamma=self.cfg.init_penalty,
+                gamma_max=self.cfg.max_penalty,
+                gamma_step=self.cfg.penalty_step,
+            )
+
+    def _box(self) -> Box:
+        h, w = self._base_sz[0] * self._scale, self._base_sz[1] * self._scale
+        return (self._pos[1] - w / 2, self._pos[0] - h / 2, w, h)
+
+    # --- BaseTracker -----------------------------------------------------------------
+    def _init(self, frame: Frame, box: Box) -> None:
+        cfg = self.cfg
+        x, y, w, h = box
+        self._color = bool(
+            frame.ndim == 3
+            and not (
+                np.array_equal(frame[:, :, 0], frame[:, :, 1])
+                and np.array_equal(frame[:, :, 1], frame[:, :, 2])
+            )
+        )
+        if self._color:
+            self.features = self._features_color
+        else:
+            if self._features_gray is None:
+                self._features_gray = STRCFFeatures(cfg, color=False)
+            self.features = self._features_gray
+        image = self._prepare(frame)
+        self._pos = (y + h / 2, x + w / 2)
+        target = np.array([h, w], dtype=np.float64)
+        area = float(np.prod(target * cfg.search_area_scale))
+        if area > cfg.max_image_sample_size:
+            self._scale = math.sqrt(area / cfg.max_image_sample_size)
+        elif area < cfg.min_image_sample_size:
+            self._scale = math.sqrt(area / cfg.min_image_sample_size)
+        else:
+            self._scale = 1.0
+        self._base_sz = target / self._scale
+        sample = math.sqrt(float(np.prod(self._base_sz * cfg.search_area_scale)))
+        unit = 1
+        for b in self.features.blocks:
+            unit = math.lcm(unit, b.stride)
+        self._support = max(unit, int(round(sample / unit)) * unit)
+        self._blocks: list[_BlockState] = []
+        for b in self.features.blocks:
+            n = max(self._support // b.stride, 1)
+            shape = (n, n)
+            cells = np.floor(self._base_sz / b.stride)
+            sigma = math.sqrt(float(np.prod(np.maximum(cells, 1.0)))) * cfg.output_sigma_factor
+            reg_cells = np.floor(self._base_sz / b.reg_ratio).astype(int)
+            self._blocks.append(
+                _BlockState(
+                    shape=shape,
+                    yf=rfft2(gaussian_label(shape, sigma)),
+                    window=hann2d(shape),
+                    reg=reg_window(
+                        shape,
+                        (int(reg_cells[0]), int(reg_cells[1])),
+                        cfg.reg_window_min,
+                        cfg.reg_window_max,
+                    ),
+                )
+            )
+        self._output = max(b.shape for b in self._blocks)
+        n = cfg.number_of_scales
+        exps = np.arange(n) - (n - 1) // 2
+        self._scale_factors = cfg.scale_step ** exps.astype(np.float64)
+        ih, iw = image.shape[:2]
+        step = cfg.scale_step
+        if n > 1 and step != 1.0:
+            self._min_scale = step ** math.ceil(math.log(5.0 / self._support) / math.log(step))
+            self._max_scale = step ** math.floor(
+                math.log(min(ih / self._base_sz[0], iw / self._base_sz[1])) / math.log(step)
+            )
+        else:
+            self._min_scale, self._max_scale = 0.0, math.inf
+        self._train(image)
+
+    def _update(self, frame: Frame) -> TrackResult:
+        cfg = self.cfg
+        image = self._prepare(frame)
+        score = 0.0
+        for _ in range(cfg.refinement_iterations):
+            patches, centers = self._patches(image, self._scale_factors)
+            spectra = self._spectra(patches)
+            total = None
+            for xf, b in zip(spectra, self._blocks, strict=True):
+                assert b.filt is not None
+                resp = np.einsum("chw,schw->shw", np.conj(b.filt), xf)
+                resp = resize_spectrum(resp, b.shape, self._output)
+                total = resp if total is None else total + resp
+            assert total is not None
+            response = irfft2(total, self._output)
+            self.last_response = response
+            peak = newton_peak(response, cfg.newton_iterations)
+            if not all(math.isfinite(v) for v in (peak.row, peak.col, peak.value)):
+                # corrupt response: keep the state, report lost, do not train on it
+                return TrackResult(False, self._box(), 0.0)
+            s = self._scale_factors[peak.scale_index]
+            cell = self._support / self._output[0] * self._scale * s
+            cy, cx = centers[peak.scale_index]
+            self._pos = (cy + peak.row * cell, cx + peak.col * cell)
+            if cfg.clamp_position:
+                ih, iw = image.shape[:2]
+                self._pos = (min(max(self._pos[0], 0.0), ih), min(max(self._pos[1], 0.0), iw))
+            self._scale = min(max(self._scale * s, self._min_scale), self._max_scale)
+            score = peak.value
+        self._train(image)
+        ok = bool(math.isfinite(score) and score >= cfg.lost_threshold)
+        return TrackResult(ok, self._box(), float(score))
