@@ -156,5 +156,51 @@ register(
     "Bolme et al., CVPR 2010; OpenCV contrib (legacy) implementation",
 )
 
+# ECO (fastcf.trackers.eco; parameters and deviations in docs/eco.md)
+register(
+    "eco-hc",
+    "fastcf.trackers.eco.tracker:ECOTracker",
+    "fastcf.trackers.eco.config:eco_hc",
+    "ECO with hand-crafted features: fHOG + ColorNames (cn_table=...) or grayscale, fDSST scale",
+    "Danelljan et al., CVPR 2017; MATLAB reference runfiles/OTB_HC_settings.m",
+)
+register(
+    "eco",
+    "fastcf.trackers.eco.tracker:ECOTracker",
+    "fastcf.trackers.eco.config:eco_deep",
+    "ECO with deep features from a CNN (cnn= or cnn_path=) + fHOG, 5-scale search",
+    "Danelljan et al., CVPR 2017; MATLAB reference runfiles/OTB_DEEP_settings.m",
+)
+register(
+    "feco",
+    "fastcf.trackers.eco.tracker:ECOTracker",
+    "fastcf.trackers.eco.config:feco",
+    "fECO: ECO on a distilled student CNN (norm1 + relu5; cnn= or cnn_path=) + fHOG, fDSST",
+    "Wang et al., TIP 2020 (fECO settings)",
+)
+
+# STRCF (fastcf.trackers.strcf; parameters and deviations in docs/strcf.md)
+register(
+    "strcf",
+    "fastcf.trackers.strcf.tracker:STRCF",
+    "fastcf.trackers.strcf.config:strcf",
+    "STRCF: spatial-temporal regularised CF (ADMM), gray + fHOG (+ ColorNames with cn_table=)",
+    "Li et al., CVPR 2018; MATLAB reference run_STRCF.m",
+)
+register(
+    "deepstrcf",
+    "fastcf.trackers.strcf.tracker:STRCF",
+    "fastcf.trackers.strcf.config:deepstrcf",
+    "DeepSTRCF: STRCF + a CNN layer (relu3) given as cnn= or cnn_path=",
+    "Li et al., CVPR 2018; MATLAB reference run_DeepSTRCF.m",
+)
+register(
+    "fdeepstrcf",
+    "fastcf.trackers.strcf.tracker:STRCF",
+    "fastcf.trackers.strcf.config:fdeepstrcf",
+    "fDeepSTRCF: DeepSTRCF on a distilled student's relu3 (cnn= / cnn_path=), 3 scales at 1.02",
+    "Wang et al., TIP 2020 (fDeepSTRCF settings)",
+)
+
 # The tracker `fastcf track` uses when none is named.
 DEFAULT_TRACKER = "opencv-csrt"
