@@ -59,7 +59,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
 
-    from fastcf.cli.track import parse_overrides
+    from fastcf.cli.common import parse_overrides
     from fastcf.datasets import open_dataset
     from fastcf.evaluation import benchmark, run_experiment
     from fastcf.evaluation.bench import save as save_bench
@@ -80,28 +80,39 @@ def main() -> int:
         speed = benchmark(trackers, dataset, frames=args.bench_frames, overrides=overrides)
         save_bench(speed, HERE / "results" / f"{args.name}_speed.json")
     rows = [
-        "| tracker | AUC | AUC (got10k) | P@20 | P@20 (got10k) | FPS median | p95 ms | max/median | init ms |",
+        "| tracker | AUC | AUC (got10k) | P@20 | P@20 (got10k) | FPS median | p95 ms "
+        "| max/median | init ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in trackers:
         tr = report.tracker(name)
         g_auc, g_prec = got10k_auc(raw / dataset.name / name, dataset)
-        row = {"auc": tr.curves.auc, "precision20": tr.curves.precision_20, "got10k_auc": g_auc, "got10k_p20": g_prec}
+        row = {
+            "auc": tr.curves.auc,
+            "precision20": tr.curves.precision_20,
+            "got10k_auc": g_auc,
+            "got10k_p20": g_prec,
+        }
         if speed is not None:
             o = speed["results"][name]["overall"]
             lat = o["latency_ms"]
             row.update(
-                fps_median=o["fps_median"], p95_ms=lat["p95"], max_ms=lat["max"],
-                spike_ratio=lat["max"] / lat["p50"], init_ms=o["init_ms_median"],
+                fps_median=o["fps_median"],
+                p95_ms=lat["p95"],
+                max_ms=lat["max"],
+                spike_ratio=lat["max"] / lat["p50"],
+                init_ms=o["init_ms_median"],
             )
         out["trackers"][name] = row
         sp = (
-            f"{row['fps_median']:.1f} | {row['p95_ms']:.1f} | {row['spike_ratio']:.1f} | {row['init_ms']:.0f}"
+            f"{row['fps_median']:.1f} | {row['p95_ms']:.1f} | {row['spike_ratio']:.1f} "
+            f"| {row['init_ms']:.0f}"
             if speed is not None
             else "- | - | - | -"
         )
         rows.append(
-            f"| {name} | {row['auc']:.3f} | {g_auc:.3f} | {row['precision20']:.3f} | {g_prec:.3f} | {sp} |"
+            f"| {name} | {row['auc']:.3f} | {g_auc:.3f} | {row['precision20']:.3f} "
+            f"| {g_prec:.3f} | {sp} |"
         )
     per_seq = ["| sequence | " + " | ".join(trackers) + " |", "|---|" + "---:|" * len(trackers)]
     for seq in dataset.names():
@@ -117,9 +128,10 @@ def main() -> int:
             + "".join(f" --set {s}" for s in args.set)
             + f" --name {args.name}`",
             "",
-            "AUC: OTB success AUC (21 thresholds), scored by fastcf and, independently, by the got10k "
-            "toolkit on the same files. Speed: `fastcf bench`, one thread (torch, OpenCV, BLAS), "
-            "decoding excluded, median FPS over all update frames; max/median = worst frame "
+            "AUC: OTB success AUC (21 thresholds), scored by fastcf and, independently, by the "
+            "got10k toolkit on the same files. Speed: `fastcf bench`, one thread "
+            "(torch, OpenCV, BLAS), decoding excluded, median FPS over all update frames; "
+            "max/median = worst frame "
             "latency over the median (periodic-spike check).",
             f"Machine: {machine.get('cpu_model', '?')}, {machine.get('date', '')}",
             "",

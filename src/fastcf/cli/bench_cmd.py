@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from fastcf.cli.common import add_set_option, load_dataset, parse_overrides, split_list
 from fastcf.errors import ConfigError
 
 
@@ -24,14 +25,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (default all)")
     p.add_argument("--sequences", default=None, help="comma-separated subset of sequences")
     p.add_argument("--out", default=None, help="write JSON here (and the markdown as .md)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field of every tracker (TRACKER:KEY=VALUE for one tracker)",
-    )
+    add_set_option(p)
     p.add_argument(
         "--max-decoded-mb",
         type=float,
@@ -48,7 +42,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastcf.cli.eval_cmd import load_dataset, parse_overrides, split_list
     from fastcf.evaluation.bench import benchmark, save, to_markdown
 
     trackers = split_list(args.trackers, "trackers") or []

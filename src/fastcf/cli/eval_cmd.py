@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from fastcf.errors import ConfigError, DatasetError
+from fastcf.cli.common import add_set_option, load_dataset, parse_overrides, split_list
+from fastcf.errors import ConfigError
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -27,47 +28,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, help="Ray cluster address (with --executor ray)")
     p.add_argument("--no-resume", action="store_true", help="re-run complete sequences too")
     p.add_argument("--sequences", default=None, help="comma-separated subset of sequences")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field of every tracker (TRACKER:KEY=VALUE for one tracker)",
-    )
+    add_set_option(p)
     p.add_argument("--tag", default="", help="write results to <tracker>_<tag> folders")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def split_list(text: str | None, what: str) -> list[str] | None:
-    if text is None:
-        return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise ConfigError(f"--{what}: empty list")
-    return items
-
-
-def parse_overrides(items: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def load_dataset(spec: str) -> Any:
-    try:
-        from fastcf.datasets import open_dataset
-    except ImportError:
-        raise DatasetError(
-            "dataset readers are not available in this installation (fastcf.datasets."
-            "open_dataset is missing)"
-        ) from None
-    return open_dataset(spec)
 
 
 def run(args: argparse.Namespace) -> int:

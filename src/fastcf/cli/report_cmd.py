@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from fastcf.errors import ConfigError, DatasetError
+from fastcf.cli.common import load_dataset, split_list
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -35,25 +35,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _split(text: str | None, what: str) -> list[str] | None:
-    if text is None:
-        return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise ConfigError(f"--{what}: empty list")
-    return items
-
-
-def _load_dataset(spec: str) -> Any:
-    try:
-        from fastcf.datasets import open_dataset  # type: ignore[attr-defined]
-    except ImportError:
-        raise DatasetError(
-            "dataset readers are not available (fastcf.datasets.open_dataset is missing)"
-        ) from None
-    return open_dataset(spec)
-
-
 def _fmt(v: float, digits: int = 3) -> str:
     return f"{v:.{digits}f}" if math.isfinite(v) else "n/a"
 
@@ -61,14 +42,14 @@ def _fmt(v: float, digits: int = 3) -> str:
 def run(args: argparse.Namespace) -> int:
     from fastcf.evaluation.report import build_report
 
-    dataset = _load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset)
     out_dir = Path(args.out) / dataset.name
     report = build_report(
         args.results,
         dataset,
-        trackers=_split(args.trackers, "trackers"),
+        trackers=split_list(args.trackers, "trackers"),
         out_dir=out_dir,
-        sequences=_split(args.sequences, "sequences"),
+        sequences=split_list(args.sequences, "sequences"),
     )
     width = max(len(t.name) for t in report.trackers)
     print(f"{report.dataset}: {len(report.sequences)} sequences")

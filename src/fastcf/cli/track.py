@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fastcf.api import Box, Frame, check_box
+from fastcf.cli.common import add_set_option, parse_overrides
 from fastcf.errors import ConfigError, FastCFError, FrameError, InvalidBoxError
 from fastcf.registry import DEFAULT_TRACKER, available, create
 
@@ -34,24 +35,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--tracker", default=DEFAULT_TRACKER, help=f"tracker name (default {DEFAULT_TRACKER})"
     )
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field"
-    )
+    add_set_option(p, per_tracker=False)
     p.add_argument("--out", default="fastcf_out", help="output folder (default fastcf_out)")
     p.add_argument("--video", help="also write an MP4 with the results drawn")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def parse_overrides(items: Iterable[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = value
-    return out
 
 
 def parse_box(text: str) -> Box:
@@ -155,7 +144,7 @@ def write_outputs(
 def run(args: argparse.Namespace) -> int:
     if args.tracker not in available():
         raise ConfigError(f"unknown tracker {args.tracker!r}; available: {', '.join(available())}")
-    overrides = parse_overrides(args.set)
+    overrides = parse_overrides(args.overrides)
     box = parse_box(args.box) if args.box else None
     gt: np.ndarray | None = None
     if args.demo:
