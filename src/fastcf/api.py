@@ -96,6 +96,11 @@ def check_box(box: object, image_size: tuple[int, int] | None = None, where: str
     return (x, y, w, h)
 
 
+def as_uint8(image: npt.ArrayLike) -> Frame:
+    """Type an OpenCV result as a uint8 frame (no copy when it already is one)."""
+    return np.asarray(image, dtype=np.uint8)
+
+
 def frame_size(frame: Frame) -> tuple[int, int]:
     """``(width, height)`` of a frame."""
     return int(frame.shape[1]), int(frame.shape[0])

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fastcf.api import Box, Frame
+from fastcf.api import Box, Frame, as_uint8
 from fastcf.errors import FrameError
 
 # The face in the 512x600 source photograph, 0-based (x, y, w, h).
@@ -29,7 +29,7 @@ def sample_image() -> Frame:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
         raise FrameError(f"{path}: matplotlib's sample image cannot be read")
-    return image
+    return as_uint8(image)
 
 
 def demo_clip(
@@ -52,6 +52,6 @@ def demo_clip(
         frame = cv2.warpAffine(
             image, affine, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        frames.append(frame)
+        frames.append(as_uint8(frame))
         boxes[t] = (u - scale * fw / 2, v - scale * fh / 2, scale * fw, scale * fh)
     return frames, boxes

@@ -13,7 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from fastcf.api import Frame
+from fastcf.api import Frame, as_uint8
 from fastcf.errors import FrameError
 
 
@@ -37,7 +37,7 @@ def read_image(path: str | Path, index: int | None = None) -> Frame:
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise FrameError(f"{where}: cannot decode image (corrupt or unsupported format)")
-    return image
+    return as_uint8(image)
 
 
 class ImageFiles:
@@ -91,7 +91,7 @@ class VideoFile:
                     if index == 0:
                         raise FrameError(f"{self.path}: cannot decode frame 0")
                     return
-                yield frame
+                yield as_uint8(frame)
                 index += 1
         finally:
             cap.release()
@@ -120,7 +120,7 @@ class Camera:
                     if n == 0:
                         raise FrameError(f"camera {self.index}: no frame could be read")
                     return
-                yield frame
+                yield as_uint8(frame)
                 n += 1
         finally:
             cap.release()

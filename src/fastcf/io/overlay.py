@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fastcf.api import Box, Frame
+from fastcf.api import Box, Frame, as_uint8
 from fastcf.errors import FrameError
 
 GREEN = (0, 200, 0)
@@ -27,7 +27,7 @@ def draw_result(frame: Frame, box: Box, ok: bool, score: float, fps: float | Non
         label += f"  {fps:.0f} FPS"
     cv2.putText(out, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
     cv2.putText(out, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, color, 1, cv2.LINE_AA)
-    return out
+    return as_uint8(out)
 
 
 class VideoSink:

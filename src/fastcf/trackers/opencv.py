@@ -12,7 +12,7 @@ from typing import Any
 
 import cv2
 
-from fastcf.api import Box, Frame, TrackResult
+from fastcf.api import Box, Frame, TrackResult, as_uint8
 from fastcf.errors import ConfigError
 from fastcf.trackers.base import BaseTracker
 
@@ -69,14 +69,14 @@ class OpenCVTracker(BaseTracker):
     def _init(self, frame: Frame, box: Box) -> None:
         self._impl = _make(self.config.kind)
         if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+            frame = as_uint8(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
         x, y, w, h = box
         rect = (int(round(x)), int(round(y)), max(1, int(round(w))), max(1, int(round(h))))
         self._impl.init(frame, rect)
 
     def _update(self, frame: Frame) -> TrackResult:
         if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+            frame = as_uint8(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
         ok, rect = self._impl.update(frame)
         if not ok:
             assert self._last_box is not None
