@@ -10,7 +10,7 @@ from pathlib import Path
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import pytest
+import pytest  # noqa: E402  (after the thread variables, before numpy is imported)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FASTCF_SHARED", REPO.parent / "shared")).resolve()

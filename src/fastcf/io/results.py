@@ -1,9 +1,9 @@
 """Result files in the layout other toolkits read.
 
-    <root>/<dataset>/<tracker>/<seq>.txt              x,y,w,h per frame (dataset's own convention)
-    <root>/<dataset>/<tracker>/times/<seq>_time.txt   seconds per frame (tracker only, decode excluded)
-    <root>/<dataset>/<tracker>/scores/<seq>_score.txt ok,score per frame
-    <root>/<dataset>/<tracker>/errors/<seq>.txt       present only when the sequence failed
+    <root>/<dataset>/<tracker>/<seq>.txt               x,y,w,h per frame (dataset convention)
+    <root>/<dataset>/<tracker>/times/<seq>_time.txt    tracker seconds per frame (no decoding)
+    <root>/<dataset>/<tracker>/scores/<seq>_score.txt  ok,score per frame
+    <root>/<dataset>/<tracker>/errors/<seq>.txt        only when the sequence failed
 
 Box and time files match the got10k toolkit's layout, so either tool can score them.
 Files are written to a temporary name and renamed, so an interrupted run never leaves a
@@ -63,7 +63,8 @@ def write_result(
     if scores is not None:
         s = np.asarray(scores, dtype=np.float64).reshape(-1)
         o = np.ones(len(s), bool) if oks is None else np.asarray(oks, bool).reshape(-1)
-        _atomic_write(paths.scores, "".join(f"{int(k)},{v:.6f}\n" for k, v in zip(o, s)))
+        lines = (f"{int(k)},{v:.6f}\n" for k, v in zip(o, s, strict=True))
+        _atomic_write(paths.scores, "".join(lines))
     if paths.error.exists():
         paths.error.unlink()
     # boxes last: their presence marks the sequence as complete
