@@ -153,3 +153,49 @@ def test_bad_input_errors() -> None:
         ext.extract(np.zeros((1, 3, 20, 3), np.uint8))
     with pytest.raises(ValueError, match="cell_size"):
         FHOG(cell_size=0)
+
+
+@pytest.mark.parametrize(
+    "shape,cell",
+    [
+        ((17, 20, 36, 3), 4),  # ECO's scale filter: one vectorised chunk
+        ((17, 36, 68, 3), 4),  # several balanced chunks
+        ((3, 170, 150, 3), 6),  # large patches: one image per chunk
+        ((5, 23, 31), 3),  # gray, ragged remainder rows/columns
+    ],
+)
+def test_batched_path_equals_per_image_path(shape: tuple[int, ...], cell: int) -> None:
+    from fastcf.features import hog as hog_module
+
+    rng = np.random.default_rng(4)
+    imgs = rng.integers(0, 256, shape, dtype=np.uint8)
+    whole = hog_module._fhog_batch(imgs if imgs.ndim == 4 else imgs[..., None], cell, 9, 0.2, False)
+    chunked = fhog(imgs, cell)
+    single = np.concatenate([fhog(imgs[i : i + 1], cell) for i in range(shape[0])])
+    assert chunked.shape == single.shape == whole.shape
+    # bit-identical: batching changes neither the arithmetic nor the summation order
+    assert np.array_equal(chunked, single)
+    assert np.array_equal(whole, single)
+    assert np.array_equal(FHOG(cell_size=cell).extract(imgs)[0], single)
+
+
+def test_chunking_splits_large_batches_evenly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastcf.features import hog as hog_module
+
+    sizes: list[int] = []
+    real = hog_module._fhog_batch
+
+    def spy(arr: np.ndarray, *args: object) -> np.ndarray:
+        sizes.append(arr.shape[0])
+        return real(arr, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hog_module, "_fhog_batch", spy)
+    imgs = np.zeros((17, 36, 68, 3), np.uint8)  # 2448 px: 10 per chunk -> 2 chunks of 8 + 9
+    fhog(imgs, 4)
+    assert sizes == [8, 9]
+    sizes.clear()
+    fhog(np.zeros((3, 200, 200, 3), np.uint8), 4)  # larger than a chunk: one at a time
+    assert sizes == [1, 1, 1]
+    sizes.clear()
+    fhog(np.zeros((17, 20, 36, 3), np.uint8), 4)
+    assert sizes == [17]
