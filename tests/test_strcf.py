@@ -255,9 +255,10 @@ def test_presets() -> None:
     assert strcf().temporal_regularization == 15 and strcf().admm_iterations == 2
     assert fdeepstrcf().number_of_scales == 3 and fdeepstrcf().scale_step == 1.02
     assert deepstrcf().search_area_scale == 4.5
-    for name in ("deepstrcf", "fdeepstrcf"):
-        with pytest.raises(ConfigError, match="needs a CNN"):
-            fastcf.create(name)
+    with pytest.raises(ConfigError, match="needs a CNN"):
+        fastcf.create("deepstrcf")
+    with pytest.raises(ConfigError, match="needs a CNN"):  # default: the shipped student
+        fastcf.create("fdeepstrcf", shipped_student=False)
     with pytest.raises(ConfigError, match="cnn"):
         fastcf.create("deepstrcf", cnn=TinyNet(), cnn_layers=("nope",))
     with pytest.raises(ConfigError, match="scale_step"):

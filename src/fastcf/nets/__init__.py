@@ -8,6 +8,7 @@ every tap; ``truncated(taps)`` computes only up to the deepest requested one.
 
 from fastcf.nets.base import TapInfo, TapNetwork, load_checked
 from fastcf.nets.matconvnet import load_matconvnet
+from fastcf.nets.shipped import load_shipped_student, shipped_student_paths
 from fastcf.nets.stats import count_macs, count_params
 from fastcf.nets.students import (
     build_student,
@@ -32,9 +33,11 @@ __all__ = [
     "fetch_teacher",
     "load_checked",
     "load_matconvnet",
+    "load_shipped_student",
     "load_student",
     "load_teacher",
     "save_student",
+    "shipped_student_paths",
     "student_names",
     "vgg16_from_hed",
     "vgg16_from_torchvision",

@@ -33,6 +33,9 @@ class ECOConfig:
     cnn_downsample: tuple[int, ...] = (2, 1)  # average pooling per layer (FeatureNetwork only)
     cnn_compressed_dims: tuple[int, ...] = (16, 64)
     require_cnn: bool = False  # the "eco"/"feco" presets refuse to run without a network
+    # no cnn / cnn_path given: use fastcf's shipped student (fastcf.nets.load_shipped_student;
+    # package data, never downloaded). On in "feco"; "eco" keeps requiring a network.
+    shipped_student: bool = False
     normalize_power: float = 2.0
     normalize_size: bool = True
     normalize_dim: bool = True
@@ -88,6 +91,14 @@ class ECOConfig:
     # --- fastcf additions --------------------------------------------------------------
     lost_threshold: float = 0.1  # peak response below this -> ok=False (see docs/eco.md)
     spread_cg: bool = True  # run the CG iterations of a training step over the gap frames
+    # --- background-aware online adaptation (docs/distillation.md) ----------------------
+    # At init, fine-tune ``adapt_layers`` of the tracker's own COPY of the CNN on the first
+    # frame patch (target = Gaussian peak, background = negatives; fastcf.distill.online).
+    online_adaptation: bool = False
+    adapt_layers: tuple[str, ...] = ("conv5",)
+    adapt_steps: int = 5
+    adapt_lr: float = 1e-3
+    adapt_max_ms: float = 150.0  # hard bound on the adaptation time at init
 
     def __post_init__(self) -> None:
         if self.color_feature not in ("auto", "cn", "ic", "gray", "none"):
@@ -125,6 +136,14 @@ class ECOConfig:
             raise ConfigError("ECOConfig: train_gap, cg_iter and init_gn_iter must be >= 0")
         if self.number_of_scales < 1 or self.number_of_scales_filter < 1:
             raise ConfigError("ECOConfig: number_of_scales(_filter) must be >= 1")
+        if self.online_adaptation:
+            if not self.adapt_layers:
+                raise ConfigError("ECOConfig.adapt_layers is empty with online_adaptation on")
+            if self.adapt_steps < 0 or not self.adapt_lr > 0 or not self.adapt_max_ms > 0:
+                raise ConfigError(
+                    "ECOConfig: adapt_steps must be >= 0, adapt_lr and adapt_max_ms > 0, got "
+                    f"{self.adapt_steps}, {self.adapt_lr}, {self.adapt_max_ms}"
+                )
 
 
 def eco_hc() -> ECOConfig:
@@ -175,5 +194,5 @@ def eco_deep() -> ECOConfig:
 def feco() -> ECOConfig:
     """fECO (Wang et al., TIP 2020): ECO's deep settings on the distilled student network,
     norm1 (pooled x2) and relu5 compressed to 3 and 12 dims, + fHOG cell 4 -> 10 dims,
-    fDSST scale filter on."""
-    return _deep(cnn_compressed_dims=(3, 12), use_scale_filter=True)
+    fDSST scale filter on. Without ``cnn``/``cnn_path`` it uses the shipped student."""
+    return _deep(cnn_compressed_dims=(3, 12), use_scale_filter=True, shipped_student=True)

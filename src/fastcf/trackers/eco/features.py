@@ -39,6 +39,14 @@ def _cnn_extractor(config: ECOConfig) -> FeatureExtractor | None:
     cnn: Any = config.cnn
     if cnn is None and config.cnn_path:
         cnn = load_network(config.cnn_path)
+    elif cnn is None and config.shipped_student:
+        from fastcf.nets.shipped import load_shipped_student
+
+        cnn = load_shipped_student()  # a fresh module: already private to this tracker
+    elif cnn is not None and config.online_adaptation:
+        from fastcf.trackers.adaptation import private_cnn
+
+        cnn = private_cnn(cnn)  # never fine-tune the caller's module
     if cnn is None:
         return None
     if hasattr(cnn, "extract") and hasattr(cnn, "blocks"):
@@ -72,6 +80,15 @@ class FeatureStack:
                 "{'norm1': 2})) or cnn_path=<MatConvNet .mat or student checkpoint>, e.g. "
                 "fastcf.create('feco', cnn_path='CF_VGGM.mat'); use 'eco-hc' for hand-crafted "
                 "features"
+            )
+        self.adaptation: Any = None
+        if config.online_adaptation:
+            if cnn is None:
+                raise ConfigError("ECOConfig.online_adaptation needs a CNN feature extractor")
+            from fastcf.trackers.adaptation import FirstFrameAdaptation
+
+            self.adaptation = FirstFrameAdaptation(
+                cnn, config.adapt_layers, config.adapt_steps, config.adapt_lr, config.adapt_max_ms
             )
         if cnn is not None:
             self.extractors.append(cnn)

@@ -169,6 +169,9 @@ class ECOTracker(BaseTracker):
         self._setup(image, target_sz)
 
         sample_pos = matlab_round(self.pos)
+        self.adapt_ms = 0.0
+        if self.features.adaptation is not None:
+            self._adapt_features(image, sample_pos)
         self.proj: list[np.ndarray] = []
         raw, _ = self._sample_fourier(image, sample_pos, np.array([self.scale]), proj=False)
         self.proj = [
@@ -234,6 +237,15 @@ class ECOTracker(BaseTracker):
         self.frame_count = 1
         if self.scale_filter is not None:
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
+
+    def _adapt_features(self, image: npt.NDArray[np.uint8], sample_pos: np.ndarray) -> None:
+        """Fine-tune the tracker's copy of the CNN on the first patch (target vs background)."""
+        out_sz = (int(self.img_sample_sz[0]), int(self.img_sample_sz[1]))
+        patch = sample_patch(image, sample_pos, self.img_sample_sz * self.scale, out_sz)
+        th, tw = (float(v) for v in self.base_target_sz)
+        box = ((out_sz[1] - tw) / 2.0, (out_sz[0] - th) / 2.0, tw, th)
+        self.features.adaptation.adapt(patch, box)
+        self.adapt_ms = float(self.features.adaptation.last_ms)
 
     # ------------------------------------------------------------------ update
     def _update(self, frame: Frame) -> TrackResult:

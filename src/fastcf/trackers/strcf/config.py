@@ -32,6 +32,9 @@ class STRCFConfig:
     cnn_reg_ratio: tuple[float, ...] = (14.0,)  # reg-window "downsample ratio" per CNN layer
     cnn_minmax: bool = True  # DeepSTRCF's per-channel min-max normalisation
     require_cnn: bool = False  # deepstrcf/fdeepstrcf refuse to run without a network
+    # no cnn / cnn_path: use fastcf's shipped student (fastcf.nets.load_shipped_student,
+    # package data, never downloaded). On in "fdeepstrcf"; "deepstrcf" requires a network.
+    shipped_student: bool = False
     # --- search region ------------------------------------------------------------------
     search_area_scale: float = 5.0
     min_image_sample_size: float = 150.0**2
@@ -54,6 +57,12 @@ class STRCFConfig:
     penalty_step: float = 10.0
     # --- fastcf additions ---------------------------------------------------------------
     lost_threshold: float = 0.04  # response peak below this -> ok=False (docs/strcf.md)
+    # --- background-aware first-frame adaptation of the CNN copy (docs/distillation.md)
+    online_adaptation: bool = False
+    adapt_layers: tuple[str, ...] = ("conv3",)  # fdeepstrcf taps relu3
+    adapt_steps: int = 5
+    adapt_lr: float = 1e-3
+    adapt_max_ms: float = 150.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -87,6 +96,14 @@ class STRCFConfig:
             raise ConfigError(
                 f"STRCFConfig.newton_iterations must be >= 0, got {self.newton_iterations}"
             )
+        if self.online_adaptation:
+            if not self.adapt_layers:
+                raise ConfigError("STRCFConfig.adapt_layers is empty with online_adaptation on")
+            if self.adapt_steps < 0 or not self.adapt_lr > 0 or not self.adapt_max_ms > 0:
+                raise ConfigError(
+                    "STRCFConfig: adapt_steps must be >= 0, adapt_lr and adapt_max_ms > 0, got "
+                    f"{self.adapt_steps}, {self.adapt_lr}, {self.adapt_max_ms}"
+                )
         n = len(self.cnn_layers)
         if len(self.cnn_downsample) != n or len(self.cnn_reg_ratio) != n:
             raise ConfigError(
@@ -126,5 +143,6 @@ def deepstrcf() -> STRCFConfig:
 
 def fdeepstrcf() -> STRCFConfig:
     """fDeepSTRCF (Wang et al., TIP 2020): DeepSTRCF with the distilled student's relu3
-    (e.g. CF_VGGM.mat layer 10) and 3 scales at step 1.02."""
-    return replace(deepstrcf(), number_of_scales=3, scale_step=1.02)
+    (e.g. CF_VGGM.mat layer 10) and 3 scales at step 1.02; without ``cnn``/``cnn_path`` it
+    uses the shipped student."""
+    return replace(deepstrcf(), number_of_scales=3, scale_step=1.02, shipped_student=True)

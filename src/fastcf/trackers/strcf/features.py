@@ -45,6 +45,16 @@ class STRCFFeatures:
         if config.cn_table and color:
             self.handcrafted.append(ColorNames(config.cn_table, cell_size=cell))
         self.cnn: FeatureExtractor | None = _build_cnn(config)
+        self.adaptation: Any = None
+        if config.online_adaptation:
+            if self.cnn is None:
+                raise ConfigError("STRCFConfig.online_adaptation needs a CNN feature extractor")
+            from fastcf.trackers.adaptation import FirstFrameAdaptation
+
+            self.adaptation = FirstFrameAdaptation(
+                self.cnn, config.adapt_layers, config.adapt_steps, config.adapt_lr,
+                config.adapt_max_ms,
+            )  # fmt: skip
         self.cnn_minmax = config.cnn_minmax
         blocks: list[Block] = []
         if self.handcrafted:
@@ -74,6 +84,14 @@ def _build_cnn(config: STRCFConfig) -> FeatureExtractor | None:
     source: Any = config.cnn
     if source is None and config.cnn_path:
         source = _load_network(config.cnn_path)
+    elif source is None and config.shipped_student:
+        from fastcf.nets.shipped import load_shipped_student
+
+        source = load_shipped_student()  # a fresh module: already private
+    elif source is not None and config.online_adaptation:
+        from fastcf.trackers.adaptation import private_cnn
+
+        source = private_cnn(source)  # never fine-tune the caller's module
     if source is None:
         if config.require_cnn:
             raise ConfigError(

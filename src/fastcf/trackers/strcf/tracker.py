@@ -167,6 +167,14 @@ class STRCF(BaseTracker):
             )
         else:
             self._min_scale, self._max_scale = 0.0, math.inf
+        self.adapt_ms = 0.0
+        if self.features.adaptation is not None:
+            # fine-tune the tracker's own CNN copy on the first patch (target vs background)
+            patch = self._patches(image, np.ones(1))[0][0]
+            th, tw = (float(v) for v in self._base_sz)
+            side = float(self._support)
+            self.features.adaptation.adapt(patch, ((side - tw) / 2, (side - th) / 2, tw, th))
+            self.adapt_ms = float(self.features.adaptation.last_ms)
         self._train(image)
 
     def _update(self, frame: Frame) -> TrackResult:

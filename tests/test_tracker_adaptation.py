@@ -1,0 +1,125 @@
+"""Background-aware online adaptation in ECO: only the declared layers of the tracker's own
+copy of the network change; the caller's (or shipped) network never does; time is bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import fastcf
+from fastcf.errors import ConfigError
+from fastcf.features.cnn import CNNFeatures
+from fastcf.nets import load_shipped_student
+
+
+def _frame() -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[0:180, 0:220]
+    bg = 100 + 50 * np.sin(xx / 7.0) * np.cos(yy / 11.0)
+    img = np.stack([bg, bg * 0.8, bg * 0.6], axis=2).astype(np.uint8)
+    img[70:106, 90:118] = rng.integers(0, 256, (36, 28, 3), dtype=np.uint8)
+    return img, (90.0, 70.0, 28.0, 36.0)
+
+
+def _state(net: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+def test_adaptation_changes_only_declared_layers_of_the_private_copy() -> None:
+    shared = load_shipped_student()
+    before = _state(shared)
+    frame, box = _frame()
+    tracker = fastcf.create(
+        "feco", cnn=shared, online_adaptation=True, adapt_steps=3, adapt_max_ms=5000.0
+    )
+    tracker.init(frame, box)
+    adaptation = tracker.features.adaptation
+    assert adaptation.last_steps == 3
+    # the caller's network is untouched, bit for bit
+    for k, v in shared.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    # the tracker's copy differs from it exactly in the declared layer (conv5)
+    copy = adaptation.network
+    assert all(p is not q for p in copy.parameters() for q in shared.parameters())
+    changed = {k for k, v in copy.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {"layers.conv5.conv.weight", "layers.conv5.conv.bias"}
+    assert tracker.update(frame).ok
+    # re-initialising starts again from the distilled weights: same adapted copy
+    adapted = _state(copy)
+    tracker.init(frame, box)
+    for k, v in copy.state_dict().items():
+        assert torch.equal(v, adapted[k]), k
+
+
+def test_adaptation_of_a_cnnfeatures_extractor_and_other_layers() -> None:
+    shared = load_shipped_student()
+    before = _state(shared)
+    extractor = CNNFeatures(shared.truncated(("norm1", "relu5")), ("norm1", "relu5"), {"norm1": 2})
+    frame, box = _frame()
+    tracker = fastcf.create(
+        "feco",
+        cnn=extractor,
+        online_adaptation=True,
+        adapt_layers=("conv4", "conv5"),
+        adapt_steps=2,
+        adapt_max_ms=5000.0,
+    )
+    tracker.init(frame, box)
+    copy = tracker.features.adaptation.network
+    changed = {k for k, v in copy.state_dict().items() if not torch.equal(v, before[k])}
+    assert {k.split(".")[1] for k in changed} == {"conv4", "conv5"}
+    for k, v in shared.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_shipped_default_with_adaptation_leaves_the_shipped_weights_alone() -> None:
+    frame, box = _frame()
+    tracker = fastcf.create("feco", online_adaptation=True, adapt_max_ms=5000.0)
+    tracker.init(frame, box)
+    fresh = load_shipped_student()
+    copy = tracker.features.adaptation.network
+    assert not torch.equal(copy.layers["conv5"].conv.weight, fresh.layers["conv5"].conv.weight)
+    assert torch.equal(copy.layers["conv4"].conv.weight, fresh.layers["conv4"].conv.weight)
+
+
+def test_init_time_of_adaptation_is_bounded() -> None:
+    # Bound: the adapter stops before a step would pass adapt_max_ms, so the adaptation
+    # costs at most adapt_max_ms plus about one step (~10-30 ms here; 3x slack for a
+    # loaded machine).
+    frame, box = _frame()
+    tracker = fastcf.create("feco", online_adaptation=True, adapt_steps=1000, adapt_max_ms=60.0)
+    tracker.init(frame, box)
+    assert 0.0 < tracker.adapt_ms < 3 * 60.0
+    assert tracker.features.adaptation.last_steps < 1000
+    off = fastcf.create("feco")
+    off.init(frame, box)
+    assert off.adapt_ms == 0.0 and off.features.adaptation is None
+
+
+def test_adaptation_config_errors() -> None:
+    with pytest.raises(ConfigError, match="needs a CNN"):
+        fastcf.create("eco-hc", online_adaptation=True)
+    with pytest.raises(ConfigError, match="adapt_layers"):
+        fastcf.create("feco", online_adaptation=True, adapt_layers=())
+    with pytest.raises(ConfigError, match="adapt_lr"):
+        fastcf.create("feco", online_adaptation=True, adapt_lr=0.0)
+    with pytest.raises(ConfigError, match="no layer 'conv9'"):
+        fastcf.create("feco", online_adaptation=True, adapt_layers=("conv9",))
+
+
+def test_strcf_adaptation_changes_only_conv3_of_its_copy() -> None:
+    shared = load_shipped_student()
+    before = _state(shared)
+    frame, box = _frame()
+    tracker = fastcf.create("fdeepstrcf", cnn=shared, online_adaptation=True, adapt_max_ms=5000.0)
+    tracker.init(frame, box)
+    assert tracker.features.adaptation.last_steps == 5 and tracker.adapt_ms > 0
+    copy = tracker.features.adaptation.network
+    changed = {k for k, v in copy.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed == {"layers.conv3.conv.weight", "layers.conv3.conv.bias"}
+    for k, v in shared.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert tracker.update(frame).ok
+    with pytest.raises(ConfigError, match="needs a CNN"):
+        fastcf.create("strcf", online_adaptation=True)
