@@ -11,6 +11,8 @@
 4. ``benchmarks/results/<name>.md`` and ``.json`` get the combined table.
 
 ``--bench-frames N`` caps the frames per sequence for the speed run (slow teachers).
+``--alias NAME=BASE:key=value,key=value`` adds a preset with other settings (e.g. ``feco``
+with the authors' CF_VGGM.mat) so that it runs side by side with the others.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main() -> int:
     ap.add_argument("--bench-frames", type=int, default=None)
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--alias", action="append", default=[], metavar="NAME=BASE:K=V,K=V")
     args = ap.parse_args()
 
     from fastcf.cli.common import parse_overrides
@@ -65,6 +68,12 @@ def main() -> int:
     from fastcf.evaluation.bench import save as save_bench
     from fastcf.evaluation.report import build_report
 
+    from fastcf.registry import alias
+
+    for spec in args.alias:
+        name, _, rest = spec.partition("=")
+        base, _, settings = rest.partition(":")
+        alias(name.strip(), base.strip(), **parse_overrides(s for s in settings.split(",") if s))
     trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
     overrides = parse_overrides(args.set)
     dataset = open_dataset(f"otb:{args.data}")
@@ -126,6 +135,7 @@ def main() -> int:
             f"Regenerate: `python benchmarks/otb_dev.py --trackers {','.join(trackers)}"
             + (f" --bench-frames {args.bench_frames}" if args.bench_frames else "")
             + "".join(f" --set {s}" for s in args.set)
+            + "".join(f" --alias {a}" for a in args.alias)
             + f" --name {args.name}`",
             "",
             "AUC: OTB success AUC (21 thresholds), scored by fastcf and, independently, by the "

@@ -95,3 +95,18 @@ def test_base_tracker_guards():
     assert r.ok is False and r.box == (5.0, 5.0, 10.0, 10.0) and r.score == 0.0
     with pytest.raises(FrameError, match="frame 2: size changed from 50x40 to 60x40"):
         t.update(np.zeros((40, 60, 3), np.uint8))
+
+
+def test_alias_runs_a_preset_with_other_settings():
+    import pickle
+
+    from fastcf.registry import alias, entry, get_config
+
+    alias("csrt-alias-test", "opencv-kcf")
+    assert get_config("csrt-alias-test").kind == "kcf"
+    alias("mosse-alias-test", "opencv-csrt", kind="mosse")
+    assert get_config("mosse-alias-test").kind == "mosse"
+    restored = pickle.loads(pickle.dumps(entry("mosse-alias-test")))
+    assert restored.preset().kind == "mosse"  # works in worker processes
+    with pytest.raises(ConfigError, match="no field 'nope'"):
+        alias("bad-alias-test", "opencv-csrt", nope=1)

@@ -9,6 +9,7 @@ Entries point at ``module:attribute`` strings so that ``import fastcf`` stays li
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import typing
 from collections.abc import Callable
@@ -119,6 +120,27 @@ def get_config(name: str, **overrides: Any) -> Any:
     return apply_overrides(config, overrides)
 
 
+def _preset_with_overrides(base: str, overrides: dict[str, Any]) -> Any:
+    return get_config(base, **overrides)
+
+
+def alias(name: str, base: str, **overrides: Any) -> None:
+    """Register ``name`` as preset ``base`` with some config fields changed, so that two
+    settings of one tracker can run side by side (e.g. ``feco`` with another network).
+    The entry pickles by reference, so it also works in the runner's worker processes."""
+    e = entry(base)
+    get_config(base, **overrides)  # fail now on unknown fields or bad values
+    summary = f"{e.summary} [{', '.join(f'{k}={v}' for k, v in overrides.items())}]"
+    register(
+        name,
+        e.tracker,
+        functools.partial(_preset_with_overrides, base, dict(overrides)),
+        summary,
+        e.reference,
+        replace=True,
+    )
+
+
 def create(name: str, **overrides: Any) -> Tracker:
     """Create a tracker from a registered preset, e.g. ``create("opencv-csrt")``.
 
@@ -177,6 +199,13 @@ register(
     "fastcf.trackers.eco.config:feco",
     "fECO: ECO on a distilled student CNN (norm1 + relu5; cnn= or cnn_path=) + fHOG, fDSST",
     "Wang et al., TIP 2020 (fECO settings)",
+)
+register(
+    "eco-vgg16",
+    "fastcf.trackers.eco.tracker:ECOTracker",
+    "fastcf.trackers.eco.teacher_presets:eco_vgg16",
+    "ECO deep settings on the cached VGG16-HED teacher (conv2_2/2 + conv4_3) + fHOG, 5 scales",
+    "Danelljan et al., CVPR 2017 (OTB_DEEP_settings.m); taps chosen in docs/networks.md",
 )
 
 # STRCF (fastcf.trackers.strcf; parameters and deviations in docs/strcf.md)
