@@ -67,7 +67,6 @@ def main() -> int:
     from fastcf.evaluation import benchmark, run_experiment
     from fastcf.evaluation.bench import save as save_bench
     from fastcf.evaluation.report import build_report
-
     from fastcf.registry import alias
 
     for spec in args.alias:
