@@ -90,7 +90,7 @@ class ECOConfig:
     do_poly_interp: bool = True
     # --- fastcf additions --------------------------------------------------------------
     lost_threshold: float = 0.1  # peak response below this -> ok=False (see docs/eco.md)
-    spread_cg: bool = True  # run the CG iterations of a training step over the gap frames
+    spread_cg: bool = False  # True: spread a training step's CG iterations over the gap frames
     # --- background-aware online adaptation (docs/distillation.md) ----------------------
     # At init, fine-tune ``adapt_layers`` of the tracker's own COPY of the CNN on the first
     # frame patch (target = Gaussian peak, background = negatives; fastcf.distill.online).
