@@ -231,5 +231,6 @@ register(
     "Wang et al., TIP 2020 (fDeepSTRCF settings)",
 )
 
-# The tracker `fastcf track` uses when none is named.
-DEFAULT_TRACKER = "opencv-csrt"
+# The tracker `fastcf track` uses when none is named: fECO on the student shipped in the
+# package (fastcf/nets/weights), which needs no download and runs in real time on one core.
+DEFAULT_TRACKER = "feco"
