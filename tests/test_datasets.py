@@ -12,7 +12,7 @@ from conftest import shared_path
 from fastcf.datasets import Dataset, open_dataset, read_folder, read_otb, read_video
 from fastcf.datasets import otb as otb_mod
 from fastcf.errors import AnnotationError, DatasetError, FrameError, InvalidBoxError
-from test_datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
+from datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
 
 # name -> (frames, (width, height)) from ../shared/README.md
 README_TABLE = {

@@ -18,7 +18,7 @@ from fastcf.datasets import (
 )
 from fastcf.datasets import uav123 as uav_mod
 from fastcf.errors import AnnotationError, DatasetError, FrameError
-from test_datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
+from datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
 
 SHIFT = np.array([1.0, 1.0, 0.0, 0.0])
 

@@ -9,7 +9,7 @@ import torch
 
 from fastcf.distill.cache import TeacherCache, weights_fingerprint
 from fastcf.distill.pairs import PairConfig, PairSampler
-from test_distill_helpers import TinyNet, write_images
+from distill_helpers import TinyNet, write_images
 
 
 def _sampler(folder, seed=0, n=5):

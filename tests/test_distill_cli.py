@@ -12,7 +12,7 @@ import torch
 
 from conftest import shared_path
 from fastcf.cli.main import main
-from test_distill_helpers import write_images
+from distill_helpers import write_images
 
 
 def test_distill_cli_runs_and_resumes(tmp_path, capsys) -> None:

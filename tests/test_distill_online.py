@@ -10,7 +10,7 @@ import torch
 
 from fastcf.distill.online import OnlineAdapter, find_distractors
 from fastcf.errors import ConfigError, InvalidBoxError
-from test_distill_helpers import TinyNet, texture
+from distill_helpers import TinyNet, texture
 
 
 def _patch(size: int = 64) -> np.ndarray:

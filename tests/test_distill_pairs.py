@@ -14,7 +14,7 @@ from fastcf.distill.pairs import (
     read_otb_boxes,
 )
 from fastcf.errors import DatasetError
-from test_distill_helpers import write_images, write_sequence
+from distill_helpers import write_images, write_sequence
 
 
 def _centroid(patch: np.ndarray, threshold: float = 128.0) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from fastcf.distill.models import init_from_teacher, match_taps
 from fastcf.distill.pairs import PairConfig, PairSampler
 from fastcf.distill.trainer import Trainer
 from fastcf.errors import ConfigError
-from test_distill_helpers import TinyNet, write_images
+from distill_helpers import TinyNet, write_images
 
 
 def _setup(tmp_path, epochs=3, n=64, patch=48, **kw):

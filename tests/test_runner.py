@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastcf.datasets
-import test_runner_fixtures as fx
+import runner_fixtures as fx
 from fastcf.cli.main import main
 from fastcf.datasets.base import Dataset
 from fastcf.errors import ConfigError

