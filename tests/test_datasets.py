@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
+from datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
 from fastcf.datasets import Dataset, open_dataset, read_folder, read_otb, read_video
 from fastcf.datasets import otb as otb_mod
 from fastcf.errors import AnnotationError, DatasetError, FrameError, InvalidBoxError
-from datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
 
 # name -> (frames, (width, height)) from ../shared/README.md
 README_TABLE = {

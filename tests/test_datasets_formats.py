@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
+from datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
 from fastcf.datasets import (
     open_dataset,
     read_got10k,
@@ -18,7 +19,6 @@ from fastcf.datasets import (
 )
 from fastcf.datasets import uav123 as uav_mod
 from fastcf.errors import AnnotationError, DatasetError, FrameError
-from datasets_helpers import boxes, frame_value, value_of, write_images, write_rows
 
 SHIFT = np.array([1.0, 1.0, 0.0, 0.0])
 

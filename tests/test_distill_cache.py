@@ -7,9 +7,9 @@ import json
 import numpy as np
 import torch
 
+from distill_helpers import TinyNet, write_images
 from fastcf.distill.cache import TeacherCache, weights_fingerprint
 from fastcf.distill.pairs import PairConfig, PairSampler
-from distill_helpers import TinyNet, write_images
 
 
 def _sampler(folder, seed=0, n=5):

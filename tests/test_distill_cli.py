@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from conftest import shared_path
-from fastcf.cli.main import main
 from distill_helpers import write_images
+from fastcf.cli.main import main
 
 
 def test_distill_cli_runs_and_resumes(tmp_path, capsys) -> None:

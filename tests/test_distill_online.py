@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from distill_helpers import TinyNet, texture
 from fastcf.distill.online import OnlineAdapter, find_distractors
 from fastcf.errors import ConfigError, InvalidBoxError
-from distill_helpers import TinyNet, texture
 
 
 def _patch(size: int = 64) -> np.ndarray:

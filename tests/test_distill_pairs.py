@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from distill_helpers import write_images, write_sequence
 from fastcf.distill.pairs import (
     PairConfig,
     PairSampler,
@@ -14,7 +15,6 @@ from fastcf.distill.pairs import (
     read_otb_boxes,
 )
 from fastcf.errors import DatasetError
-from distill_helpers import write_images, write_sequence
 
 
 def _centroid(patch: np.ndarray, threshold: float = 128.0) -> tuple[float, float]:

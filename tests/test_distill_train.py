@@ -7,12 +7,12 @@ import json
 import pytest
 import torch
 
+from distill_helpers import TinyNet, write_images
 from fastcf.distill.config import TrainConfig
 from fastcf.distill.models import init_from_teacher, match_taps
 from fastcf.distill.pairs import PairConfig, PairSampler
 from fastcf.distill.trainer import Trainer
 from fastcf.errors import ConfigError
-from distill_helpers import TinyNet, write_images
 
 
 def _setup(tmp_path, epochs=3, n=64, patch=48, **kw):
