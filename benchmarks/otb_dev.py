@@ -57,6 +57,7 @@ def main() -> int:
     ap.add_argument("--name", default="otb_dev")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--bench-frames", type=int, default=None)
+    ap.add_argument("--raw", default=None, help="results folder (default benchmarks/raw/<name>)")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--alias", action="append", default=[], metavar="NAME=BASE:K=V,K=V")
@@ -76,7 +77,7 @@ def main() -> int:
     trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
     overrides = parse_overrides(args.set)
     dataset = open_dataset(f"otb:{args.data}")
-    raw = HERE / "raw" / args.name
+    raw = Path(args.raw) if args.raw else HERE / "raw" / args.name
     summary = run_experiment(
         trackers, dataset, raw, workers=args.workers, overrides=overrides, quiet=True
     )
@@ -135,6 +136,7 @@ def main() -> int:
             + (f" --bench-frames {args.bench_frames}" if args.bench_frames else "")
             + "".join(f" --set {s}" for s in args.set)
             + "".join(f" --alias {a}" for a in args.alias)
+            + (f" --raw {args.raw}" if args.raw else "")
             + f" --name {args.name}`",
             "",
             "AUC: OTB success AUC (21 thresholds), scored by fastcf and, independently, by the "
