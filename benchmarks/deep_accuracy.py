@@ -17,7 +17,7 @@ Runs (name: tracker + overrides):
   scale filter instead of the 5-scale search (cheaper tap selection);
 * ``eco-cfvggm``: ``eco`` with the paper's student CF_VGGM.mat (norm1 + relu5);
 * ``feco-cfvggm``: ``feco`` (fECO settings) with CF_VGGM.mat;
-* ``feco-student``: ``feco`` with the distilled student in /work/runs/vggm64-hed/.
+* ``feco-student``: ``feco`` with a distilled student (default: the one shipped in the package).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sequences"
 CF_VGGM = ROOT.parent / "shared" / "data" / "models" / "CF_VGGM.mat"
-STUDENT = Path("/work/runs/vggm64-hed/student.pt")
+STUDENT = ROOT / "src" / "fastcf" / "nets" / "weights" / "student.pt"  # the shipped one
 
 
 @dataclass(frozen=True)
