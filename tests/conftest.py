@@ -27,3 +27,13 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def shared_sequences() -> Path:
     return shared_path("sequences")
+
+
+def require(module: str, reason: str | None = None) -> object:
+    """Import an optional test dependency: skip when it is missing on a user's machine,
+    but fail in CI (``CI`` set), where the dev extra must have installed it."""
+    if os.environ.get("CI"):
+        import importlib
+
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=reason)

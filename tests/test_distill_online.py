@@ -38,7 +38,8 @@ def test_only_declared_layers_change_and_loss_drops() -> None:
 
 
 def test_tap_network_prefix_is_cached_and_frozen() -> None:
-    nets = pytest.importorskip("fastcf.nets")
+    import fastcf.nets as nets
+
     torch.set_num_threads(1)
     net = nets.build_student("vggm-96x", seed=0)
     before = _snapshot(net)

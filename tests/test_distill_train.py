@@ -92,7 +92,8 @@ def test_resume_continues_exactly(tmp_path) -> None:
 
 
 def test_vggm_student_exports_in_package_format_and_reloads(tmp_path) -> None:
-    nets = pytest.importorskip("fastcf.nets")
+    import fastcf.nets as nets
+
     torch.set_num_threads(1)
     student = nets.build_student("vggm-96x", seed=0)
     teacher = nets.build_vgg16(((4, 4), (8, 8), (8, 8, 8), (8, 8, 8), (8, 8, 8)))
@@ -117,7 +118,8 @@ def test_vggm_student_exports_in_package_format_and_reloads(tmp_path) -> None:
 
 
 def test_init_from_teacher_by_channel_selection() -> None:
-    nets = pytest.importorskip("fastcf.nets")
+    import fastcf.nets as nets
+
     teacher = nets.build_vgg16(((6, 6), (8, 8), (8, 8, 8), (8, 8, 8), (8, 8, 8)))
     student = nets.build_vgg16(((3, 3), (4, 4), (4, 4, 4), (4, 4, 4), (4, 4, 4)))
     kept = init_from_teacher(student, teacher)

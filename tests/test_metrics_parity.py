@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from conftest import require, shared_path
 from fastcf.io.results import read_boxes
 from fastcf.metrics import (
     got_ious,
@@ -22,9 +22,9 @@ from fastcf.metrics import (
     score_sequence,
 )
 
-got10k_metrics = pytest.importorskip("got10k.utils.metrics")
-got10k_otb = pytest.importorskip("got10k.experiments.otb")
-got10k_got = pytest.importorskip("got10k.experiments.got10k")
+got10k_metrics = require("got10k.utils.metrics")
+got10k_otb = require("got10k.experiments.otb")
+got10k_got = require("got10k.experiments.got10k")
 
 TOL = 1e-3
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import require
 from fastcf.errors import ConfigError, WeightsError
 from fastcf.nets import (
     build_student,
@@ -212,7 +213,7 @@ def test_custom_width_vggm_roundtrip(tmp_path):
 
 
 def test_onnx_runtime_matches_torch(tmp_path):
-    pytest.importorskip("onnxruntime")
+    require("onnxruntime")
     from fastcf.nets.onnx import OrtNetwork
 
     net = build_student("vggm-64x")
@@ -263,7 +264,7 @@ def test_channels_last_gives_same_maps():
 
 
 def test_plugs_into_cnn_feature_slot():
-    cnn = pytest.importorskip("fastcf.features.cnn")
+    import fastcf.features.cnn as cnn
     from conftest import shared_path
     from fastcf.nets import load_matconvnet
 

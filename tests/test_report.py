@@ -149,7 +149,8 @@ def test_report_end_to_end_on_published_results(published, tmp_path: Path) -> No
 
 
 def test_report_cli(published, tmp_path: Path) -> None:
-    datasets = pytest.importorskip("fastcf.datasets")
+    import fastcf.datasets as datasets
+
     if not hasattr(datasets, "open_dataset"):
         pytest.skip("dataset readers not available")
     from fastcf.cli.main import main

@@ -10,6 +10,7 @@ import pytest
 
 import fastcf.datasets
 import runner_fixtures as fx
+from conftest import require
 from fastcf.cli.main import main
 from fastcf.datasets.base import Dataset
 from fastcf.errors import ConfigError
@@ -250,7 +251,7 @@ def test_cli_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> No
     os.environ.get("FASTCF_SKIP_RAY") == "1", reason="FASTCF_SKIP_RAY=1 set by the user"
 )
 def test_ray_executor_matches_local(tmp_path: Path, dataset: Dataset) -> None:
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'fastcf[ray]')")
+    require("ray", reason="Ray is not installed (pip install 'fastcf[ray]')")
     local = run_experiment(["opencv-mosse"], dataset, tmp_path / "local", quiet=True)
     ray_run = run_experiment(
         ["opencv-mosse"], dataset, tmp_path / "ray", executor="ray", workers=1, quiet=True
