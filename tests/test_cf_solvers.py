@@ -279,3 +279,16 @@ def test_gauss_newton_joint_training_beats_fixed_pca_projection():
         precond_proj_param=40,
     )
     assert _objective(hf2[0], proj2[0], xlf, yf, reg, 0.0) < 0.2 * fixed
+
+
+def test_resize_factor_keeps_search_area_within_bounds():
+    from fastcf.cf.sample_size import resize_factor
+
+    # 40x50 target, search scale 4: area 160*200 = 32000 px within [150^2, 200^2] -> 1.0
+    assert resize_factor([40, 50], 4.0, 150**2, 200**2) == 1.0
+    # a large target is scaled down to exactly the maximum area
+    f = resize_factor([100, 120], 4.0, 150**2, 200**2)
+    assert abs((400 / f) * (480 / f) - 200**2) < 1e-6
+    # a small target is scaled up (factor < 1) to the minimum area
+    f = resize_factor([10, 10], 4.0, 150**2, 200**2)
+    assert f < 1 and abs((40 / f) ** 2 - 150**2) < 1e-6

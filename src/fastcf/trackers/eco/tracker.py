@@ -22,6 +22,7 @@ from fastcf.cf.labels import gaussian_label_fourier
 from fastcf.cf.optimize import optimize_scores
 from fastcf.cf.projection import pca_projection, project
 from fastcf.cf.regularization import reg_filter
+from fastcf.cf.sample_size import resize_factor
 from fastcf.cf.windows import cosine_window
 from fastcf.trackers.base import BaseTracker
 from fastcf.trackers.eco.config import ECOConfig
@@ -65,13 +66,9 @@ class ECOTracker(BaseTracker):
     # ------------------------------------------------------------------ set-up
     def _setup(self, image: npt.NDArray[np.uint8], target_sz: np.ndarray) -> None:
         cfg: ECOConfig = self.config
-        search_area = float(np.prod(target_sz * cfg.search_area_scale))
-        if search_area > cfg.max_image_sample_size:
-            self.scale = math.sqrt(search_area / cfg.max_image_sample_size)
-        elif search_area < cfg.min_image_sample_size:
-            self.scale = math.sqrt(search_area / cfg.min_image_sample_size)
-        else:
-            self.scale = 1.0
+        self.scale = resize_factor(
+            target_sz, cfg.search_area_scale, cfg.min_image_sample_size, cfg.max_image_sample_size
+        )
         self.base_target_sz = target_sz / self.scale
         side = math.sqrt(float(np.prod(self.base_target_sz * cfg.search_area_scale)))
         strides = self.features.strides

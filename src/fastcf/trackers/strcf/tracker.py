@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fastcf.api import Box, Frame, TrackResult
+from fastcf.cf.sample_size import resize_factor
 from fastcf.trackers.base import BaseTracker
 from fastcf.trackers.strcf.config import STRCFConfig
 from fastcf.trackers.strcf.detect import newton_peak
@@ -121,13 +122,9 @@ class STRCF(BaseTracker):
         image = self._prepare(frame)
         self._pos = (y + h / 2, x + w / 2)
         target = np.array([h, w], dtype=np.float64)
-        area = float(np.prod(target * cfg.search_area_scale))
-        if area > cfg.max_image_sample_size:
-            self._scale = math.sqrt(area / cfg.max_image_sample_size)
-        elif area < cfg.min_image_sample_size:
-            self._scale = math.sqrt(area / cfg.min_image_sample_size)
-        else:
-            self._scale = 1.0
+        self._scale = resize_factor(
+            target, cfg.search_area_scale, cfg.min_image_sample_size, cfg.max_image_sample_size
+        )
         self._base_sz = target / self._scale
         sample = math.sqrt(float(np.prod(self._base_sz * cfg.search_area_scale)))
         unit = 1
