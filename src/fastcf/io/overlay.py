@@ -25,8 +25,10 @@ def draw_result(frame: Frame, box: Box, ok: bool, score: float, fps: float | Non
     label = f"score {score:.2f}" + ("" if ok else " LOST")
     if fps is not None:
         label += f"  {fps:.0f} FPS"
-    cv2.putText(out, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, color, 1, cv2.LINE_AA)
+    font, size = cv2.FONT_HERSHEY_SIMPLEX, 0.6
+    (tw, th), base = cv2.getTextSize(label, font, size, 1)
+    cv2.rectangle(out, (4, 4), (12 + tw, 12 + th + base), (0, 0, 0), -1)
+    cv2.putText(out, label, (8, 8 + th), font, size, color, 1, cv2.LINE_AA)
     return as_uint8(out)
 
 
