@@ -197,7 +197,7 @@ register(
     "feco",
     "fastcf.trackers.eco.tracker:ECOTracker",
     "fastcf.trackers.eco.config:feco",
-    "fECO: ECO on a distilled student CNN (norm1 + relu5; cnn= or cnn_path=) + fHOG, fDSST",
+    "fECO: ECO on the shipped student CNN (norm1 + relu5; or cnn=/cnn_path=) + fHOG, fDSST",
     "Wang et al., TIP 2020 (fECO settings)",
 )
 register(
@@ -227,7 +227,7 @@ register(
     "fdeepstrcf",
     "fastcf.trackers.strcf.tracker:STRCF",
     "fastcf.trackers.strcf.config:fdeepstrcf",
-    "fDeepSTRCF: DeepSTRCF on a distilled student's relu3 (cnn= / cnn_path=), 3 scales at 1.02",
+    "fDeepSTRCF: DeepSTRCF on the shipped student's relu3 (or cnn=/cnn_path=), 3 scales at 1.02",
     "Wang et al., TIP 2020 (fDeepSTRCF settings)",
 )
 

@@ -57,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FastCFError as exc:
         print(f"fastcf {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"fastcf {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -21,8 +21,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{e.name}: {e.summary}")
         if e.reference:
             print(f"  reference: {e.reference}")
-        for f in dataclasses.fields(get_config(args.name)):
-            print(f"  {f.name} = {getattr(get_config(args.name), f.name)!r}")
+        config = get_config(args.name)
+        for f in dataclasses.fields(config):
+            print(f"  {f.name} = {getattr(config, f.name)!r}")
         return 0
     for name in available():
         print(f"{name:16s} {entry(name).summary}")
