@@ -1,0 +1,101 @@
+"""Distillation ablation: which loss makes the student a good tracking feature?
+
+    python benchmarks/distill_ablation.py --train          # train the ablation students
+    python benchmarks/distill_ablation.py                  # evaluate them inside feco
+
+Students (same data, seed, taps, 25 epochs, 6000 pairs as the shipped one; the teacher
+cache is shared through ``--cache``):
+
+* ``both``: fidelity + tracking loss: the shipped student (``fastcf/nets/weights``);
+* ``fidelity-only``: ``--beta 0``;
+* ``tracking-only``: ``--alphas 0,0``;
+* ``both + online``: the shipped student with first-frame online adaptation.
+
+Each is evaluated as ``feco`` on the development sequences (``fastcf eval`` with two worker
+processes, then ``fastcf report``); writes ``benchmarks/results/distill_ablation.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = ROOT.parent / "shared" / "data"
+TRAIN = [
+    "--teacher", "vgg16-hed", "--student", "vggm-64x",
+    "--data", f"images:{DATA / 'train' / 'images'},video:{DATA / 'train' / 'sequences'}",
+    "--pairs", "6000", "--val-pairs", "300", "--epochs", "25", "--batch-size", "16",
+    "--lr", "1e-3", "--seed", "0", "--teacher-taps", "conv2_2,conv4_3", "--threads", "1",
+    "--no-progress",
+]  # fmt: skip
+VARIANTS = {"fidelity-only": ["--beta", "0"], "tracking-only": ["--alphas", "0,0"]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--runs", default="runs/ablation", help="training output root")
+    ap.add_argument("--cache", default=None, help="shared teacher cache folder")
+    ap.add_argument("--train", action="store_true", help="train the ablation students first")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    runs = Path(args.runs)
+    if args.train:
+        for name, extra in VARIANTS.items():
+            cache = ["--cache", args.cache] if args.cache else []
+            cmd = ["fastcf", "distill", *TRAIN, *cache, *extra, "--out", str(runs / name)]
+            subprocess.run(cmd, check=True)
+    shipped = ROOT / "src" / "fastcf" / "nets" / "weights" / "student.pt"
+    rows = {
+        "both (shipped)": ["--set", f"cnn_path={shipped}"],
+        "both + online adaptation": [
+            "--set", f"cnn_path={shipped}", "--set", "online_adaptation=true",
+        ],
+    }  # fmt: skip
+    for name in VARIANTS:
+        rows[name] = ["--set", f"cnn_path={runs / name / 'student.pt'}"]
+    results = HERE / "raw" / "distill_ablation"
+    spec = f"otb:{DATA / 'sequences'}"
+    for i, sets in enumerate(rows.values()):
+        tag = f"abl{i}"
+        cmd = ["fastcf", "eval", spec, "--trackers", "feco", "--results", str(results)]
+        cmd += ["--workers", str(args.workers), "--tag", tag, "--quiet", *sets]
+        subprocess.run(cmd, check=True)
+    from fastcf.datasets import open_dataset
+    from fastcf.evaluation.report import build_report
+
+    dataset = open_dataset(spec)
+    tags = [f"feco_abl{i}" for i in range(len(rows))]
+    report = build_report(results, dataset, tags, out_dir=results / "report")
+    lines = [
+        "# Distillation ablation: the student inside `feco` on the 11 development sequences",
+        "",
+        "Regenerate: `python benchmarks/distill_ablation.py --train` (trains two students, "
+        "~30 min each here), then `python benchmarks/distill_ablation.py`.",
+        "",
+        "| student | AUC | P@20 |",
+        "|---|---:|---:|",
+    ]
+    out = {}
+    for name, tag in zip(rows, tags, strict=True):
+        curves = report.tracker(tag).curves
+        out[name] = {"auc": curves.auc, "precision20": curves.precision_20}
+        lines.append(f"| {name} | {curves.auc:.3f} | {curves.precision_20:.3f} |")
+    seqs = ["", "AUC per sequence:", "", "| sequence | " + " | ".join(rows) + " |"]
+    seqs.append("|---|" + "---:|" * len(rows))
+    for seq in dataset.names():
+        cells = [f"{report.tracker(t).by_sequence()[seq].curves.auc:.3f}" for t in tags]
+        seqs.append(f"| {seq} | " + " | ".join(cells) + " |")
+    text = "\n".join(lines + seqs) + "\n"
+    (HERE / "results" / "distill_ablation.md").write_text(text)
+    (HERE / "results" / "distill_ablation.json").write_text(json.dumps(out, indent=2))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
