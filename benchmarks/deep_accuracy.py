@@ -153,34 +153,19 @@ def main() -> int:
         print("no complete runs to report")
         return 1
     out = Path(args.out)
-    fastcf(
-        "report",
-        "--results",
-        str(raw),
-        "--dataset",
-        dataset,
-        "--trackers",
-        ",".join(r.folder for r in done),
-        "--out",
-        str(out),
-    )
-    report = json.loads((out / "OTB" / "report.json").read_text())
+
+    def score(selected: list[Run], folder: Path) -> dict:
+        trackers = ",".join(r.folder for r in selected)
+        fastcf("report", "--results", str(raw), "--dataset", dataset, "--trackers", trackers,
+               "--out", str(folder))  # fmt: skip
+        return json.loads((folder / "OTB" / "report.json").read_text())
+
+    report = score(done, out)
     # runs with results on only some sequences (the tap-selection subsets)
     partial = [r for r in all_runs if r not in done and any((result_root / r.folder).glob("*.txt"))]
     partial_report = None
     if partial:
-        fastcf(
-            "report",
-            "--results",
-            str(raw),
-            "--dataset",
-            dataset,
-            "--trackers",
-            ",".join(r.folder for r in partial),
-            "--out",
-            str(out / "partial"),
-        )
-        partial_report = json.loads((out / "partial" / "OTB" / "report.json").read_text())
+        partial_report = score(partial, out / "partial")
     write_markdown(done, report, HERE / "results" / "deep_accuracy.md", partial, partial_report)
     return 0
 
