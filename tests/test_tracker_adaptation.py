@@ -123,3 +123,84 @@ def test_strcf_adaptation_changes_only_conv3_of_its_copy() -> None:
     assert tracker.update(frame).ok
     with pytest.raises(ConfigError, match="needs a CNN"):
         fastcf.create("strcf", online_adaptation=True)
+
+
+def test_later_frame_gate_follows_confidence_and_interval() -> None:
+    frame, box = _frame()
+    tracker = fastcf.create("feco", online_adaptation=True, adapt_interval=2, adapt_max_ms=5000.0)
+    tracker.init(frame, box)
+    gate = tracker.features.adaptation
+    # hand-computed: mean of the earlier finite scores, frames since the last adaptation
+    assert not gate.wants_update(1.0)  # no earlier score
+    assert not gate.wants_update(0.5)  # 0.5 < 1.0 (mean of [1.0])
+    assert gate.wants_update(2.0)  # 3 frames, 2.0 >= 0.75 (mean of [1.0, 0.5])
+    assert not gate.wants_update(float("nan"))  # not counted
+    assert not gate.wants_update(1.0)  # 1.0 < 3.5 / 3
+    assert gate.wants_update(1.5)  # 1.5 >= 4.5 / 4
+    frozen = fastcf.create("feco", online_adaptation=True, adapt_interval=0)
+    frozen.init(frame, box)
+    assert not any(frozen.features.adaptation.wants_update(s) for s in (1.0, 5.0, 9.0))
+    with pytest.raises(ConfigError, match="adapt_interval"):
+        fastcf.create("feco", online_adaptation=True, adapt_interval=-1)
+    with pytest.raises(ConfigError, match="adapt_update_max_ms"):
+        fastcf.create("fdeepstrcf", online_adaptation=True, adapt_update_max_ms=0.0)
+
+
+def _two_targets(shift: int) -> np.ndarray:
+    """The test frame with the target moved ``shift`` px right and a copy of it 40 px to
+    its right (a distractor inside the search area)."""
+    frame, _ = _frame()
+    patch = frame[70:106, 90:118].copy()
+    yy, xx = np.mgrid[0:180, 0:260]
+    bg = 100 + 50 * np.sin(xx / 7.0) * np.cos(yy / 11.0)
+    img = np.stack([bg, bg * 0.8, bg * 0.6], axis=2).astype(np.uint8)
+    img[70:106, 90 + shift : 118 + shift] = patch
+    img[70:106, 130 + shift : 158 + shift] = patch
+    return img
+
+
+@pytest.mark.parametrize("name", ["feco", "fdeepstrcf"])
+def test_later_frames_adapt_on_confident_frames_with_distractors(name: str) -> None:
+    kw = dict(online_adaptation=True, adapt_interval=2, adapt_confidence=0.0)
+    tracker = fastcf.create(
+        name, adapt_max_ms=5000.0, adapt_update_max_ms=5000.0, adapt_distractor_ratio=0.05, **kw
+    )
+    tracker.init(_two_targets(0), (90.0, 70.0, 28.0, 36.0))
+    adaptation = tracker.features.adaptation
+    after_init = _state(adaptation.network)
+    found = []
+    boxes = []
+    for t in range(1, 7):
+        res = tracker.update(_two_targets(t))
+        boxes.append(res.box)
+        if tracker.update_adapt_ms > 0:
+            found.extend(adaptation.last_distractors)
+            assert adaptation.last_steps == 2  # adapt_update_steps
+    assert adaptation.updates == 3  # frames 2, 4, 6
+    # the copy (40 image px right of the target, at the same height) is a distractor
+    scale = tracker.scale if name == "feco" else tracker._scale
+    offset = 40.0 / scale  # patch pixels
+    side = float(tracker.img_sample_sz[1]) if name == "feco" else float(tracker._support)
+    assert any(abs(x - side / 2 - offset) < 0.2 * offset for x, _ in found), (found, side, offset)
+    assert abs(boxes[-1][0] - 96.0) < 4.0  # still on the target, not the copy
+    changed = [
+        k for k, v in adaptation.network.state_dict().items() if not torch.equal(v, after_init[k])
+    ]
+    assert changed and all(k.split(".")[1] in tracker.config.adapt_layers for k in changed)
+    # re-init resets to the distilled weights and the update counters
+    tracker.init(_two_targets(0), (90.0, 70.0, 28.0, 36.0))
+    assert adaptation.updates == 0
+    for k, v in adaptation.network.state_dict().items():
+        assert torch.equal(v, after_init[k]), k
+
+
+def test_later_frame_adaptation_time_is_bounded() -> None:
+    tracker = fastcf.create(
+        "feco", online_adaptation=True, adapt_interval=1, adapt_confidence=0.0,
+        adapt_update_steps=1000, adapt_update_max_ms=30.0,
+    )  # fmt: skip
+    tracker.init(_two_targets(0), (90.0, 70.0, 28.0, 36.0))
+    tracker.update(_two_targets(1))
+    tracker.update(_two_targets(2))
+    assert 0.0 < tracker.update_adapt_ms < 3 * 30.0
+    assert tracker.features.adaptation.last_steps < 1000

@@ -191,14 +191,22 @@ class OnlineAdapter:
         patch: npt.NDArray[np.uint8] | torch.Tensor,
         target_box_in_patch: Sequence[float],
         response_or_distractors: npt.ArrayLike | None = None,
+        *,
+        steps: int | None = None,
+        max_ms: float | None = None,
     ) -> AdaptResult:
         """Adapt on one patch. ``target_box_in_patch``: ``(x, y, w, h)`` in patch pixels.
 
         ``response_or_distractors``: ``None``; a 2-D response map aligned with the patch
         (row 0 = top, any resolution) whose peaks away from the target become distractors;
         or an ``(M, 2)`` array of distractor ``(x, y)`` positions in patch pixels.
+        ``steps`` / ``max_ms`` override the adapter's own for this call.
         """
         t0 = time.perf_counter()
+        n_steps = self.steps if steps is None else int(steps)
+        budget = self.max_ms if max_ms is None else float(max_ms)
+        if n_steps < 0:
+            raise ConfigError(f"OnlineAdapter.adapt: steps must be >= 0, got {n_steps}")
         if not self.enabled:
             return AdaptResult(0, math.nan, math.nan, 0.0, skipped="disabled")
         img = _as_image(patch)
@@ -237,16 +245,16 @@ class OnlineAdapter:
             loss_before = loss_after = math.nan
             done = 0
             step_ms = 0.0
-            for step in range(self.steps + 1):
+            for step in range(n_steps + 1):
                 ts = time.perf_counter()
                 loss = self._loss(run(), shifts_t.to(device), (cx, cy), side, distractors, pw, ph)
                 if step == 0:
                     loss_before = float(loss.detach())
-                if step == self.steps:
+                if step == n_steps:
                     loss_after = float(loss.detach())
                     break
                 elapsed = (time.perf_counter() - t0) * 1000.0
-                if self.max_ms is not None and elapsed + 2.0 * step_ms > self.max_ms:
+                if budget is not None and elapsed + 2.0 * step_ms > budget:
                     loss_after = float(loss.detach())
                     break
                 opt.zero_grad(set_to_none=True)

@@ -1,13 +1,22 @@
-"""Per-tracker online adaptation of the CNN feature extractor (first frame).
+"""Per-tracker online adaptation of the CNN feature extractor.
 
 :func:`private_cnn` gives a tracker its own copy of a CNN source (a FeatureNetwork or a
 :class:`~fastcf.features.cnn.CNNFeatures`), so that fine-tuning never touches the module the
-caller passed in (or the shipped student). :class:`FirstFrameAdaptation` wraps
-:class:`fastcf.distill.online.OnlineAdapter` around that copy: before the tracker samples
-its first-frame features it fine-tunes the declared layers on the first patch with the
-target box (a Gaussian peak) and every background position as a negative, within a time
-bound. ``reset()`` restores the copy's weights, so re-initialising a tracker starts from
-the distilled weights again.
+caller passed in (or the shipped student). :class:`TrackerAdaptation` wraps
+:class:`fastcf.distill.online.OnlineAdapter` around that copy:
+
+* ``adapt`` (at ``init``): restore the distilled weights, then fine-tune the declared layers
+  on the first patch with the target box (a Gaussian peak) and every background position
+  as a negative, within ``max_ms``;
+* ``wants_update(score)`` / ``refine`` (optional, ``interval > 0``): on a later frame whose
+  peak score is at least ``confidence`` x the mean score of the frames so far, and at
+  least ``interval`` frames after the last adaptation, continue fine-tuning (no reset; the
+  adapter's L2-SP anchor still pulls towards the distilled weights) on that frame's
+  search patch, with the peaks of its response map away from the target as distractors
+  (weighted negatives), within ``update_max_ms``.
+
+The configuration fields are shared by the ECO and STRCF configs; :func:`check_config`
+validates them and :func:`from_config` builds the adaptation.
 """
 
 from __future__ import annotations
@@ -27,7 +36,52 @@ def private_cnn(source: Any) -> Any:
     return copy.deepcopy(source)
 
 
-class FirstFrameAdaptation:
+def check_config(config: Any) -> None:
+    """Validate the ``adapt_*`` fields of an ECO / STRCF config (when adaptation is on)."""
+    name = type(config).__name__
+    if not config.online_adaptation:
+        return
+    if not config.adapt_layers:
+        raise ConfigError(f"{name}.adapt_layers is empty with online_adaptation on")
+    if config.adapt_steps < 0 or not config.adapt_lr > 0 or not config.adapt_max_ms > 0:
+        raise ConfigError(
+            f"{name}: adapt_steps must be >= 0, adapt_lr and adapt_max_ms > 0, got "
+            f"{config.adapt_steps}, {config.adapt_lr}, {config.adapt_max_ms}"
+        )
+    if config.adapt_interval < 0:
+        raise ConfigError(
+            f"{name}.adapt_interval must be >= 0 (0: first frame only), got {config.adapt_interval}"
+        )
+    if config.adapt_update_steps < 0 or not config.adapt_update_max_ms > 0:
+        raise ConfigError(
+            f"{name}: adapt_update_steps must be >= 0 and adapt_update_max_ms > 0, got "
+            f"{config.adapt_update_steps}, {config.adapt_update_max_ms}"
+        )
+    if not config.adapt_confidence >= 0:
+        raise ConfigError(f"{name}.adapt_confidence must be >= 0, got {config.adapt_confidence}")
+    if not 0 < config.adapt_distractor_ratio < 1:
+        raise ConfigError(
+            f"{name}.adapt_distractor_ratio must be in (0, 1), got {config.adapt_distractor_ratio}"
+        )
+
+
+def from_config(extractor: Any, config: Any) -> TrackerAdaptation:
+    """The adaptation an ECO / STRCF config asks for, around ``extractor`` (private copy)."""
+    return TrackerAdaptation(
+        extractor,
+        config.adapt_layers,
+        config.adapt_steps,
+        config.adapt_lr,
+        config.adapt_max_ms,
+        interval=config.adapt_interval,
+        confidence=config.adapt_confidence,
+        update_steps=config.adapt_update_steps,
+        update_max_ms=config.adapt_update_max_ms,
+        distractor_ratio=config.adapt_distractor_ratio,
+    )
+
+
+class TrackerAdaptation:
     """Fine-tunes ``layers`` of ``extractor.network`` (a tracker-private network)."""
 
     def __init__(
@@ -37,6 +91,12 @@ class FirstFrameAdaptation:
         steps: int,
         lr: float,
         max_ms: float,
+        *,
+        interval: int = 0,
+        confidence: float = 1.0,
+        update_steps: int = 2,
+        update_max_ms: float = 40.0,
+        distractor_ratio: float = 0.3,
     ) -> None:
         from fastcf.distill.online import OnlineAdapter
 
@@ -47,28 +107,86 @@ class FirstFrameAdaptation:
                 f"fastcf.features.cnn.CNNFeatures, got {type(extractor).__name__}"
             )
         self.network = network
-        self.adapter = OnlineAdapter(network, tuple(layers), steps, lr, max_ms=max_ms)
+        self.adapter = OnlineAdapter(
+            network, tuple(layers), steps, lr, max_ms=max_ms, distractor_ratio=distractor_ratio
+        )
+        self.interval = int(interval)
+        self.confidence = float(confidence)
+        self.update_steps = int(update_steps)
+        self.update_max_ms = float(update_max_ms)
         _warm_up_optimizer()
-        self.last_ms = 0.0
+        self.last_ms = 0.0  # the last adaptation (init or update)
         self.last_steps = 0
+        self.last_distractors: list[tuple[float, float]] = []
+        self.updates = 0  # later-frame adaptations since init
+        self.update_ms_total = 0.0
+        self._score_sum = 0.0
+        self._score_count = 0
+        self._since = 0
 
+    # --- first frame ---------------------------------------------------------------------
     def adapt(
         self, patch: npt.NDArray[np.uint8], box_in_patch: Sequence[float]
     ) -> tuple[float, float]:
         """Reset to the original weights, adapt on ``patch``; returns (loss before, after)."""
+        self.adapter.reset()
+        self.updates, self.update_ms_total = 0, 0.0
+        self._score_sum, self._score_count, self._since = 0.0, 0, 0
+        res = self._run(patch, box_in_patch, None, None, None)
+        return res.loss_before, res.loss_after
+
+    # --- later frames ----------------------------------------------------------------------
+    def wants_update(self, score: float) -> bool:
+        """Record one frame's peak score; True when this frame should be adapted on.
+
+        Confident: ``score >= confidence * mean(score of the earlier frames)``, and at least
+        ``interval`` frames since the last adaptation. Never with ``interval == 0``.
+        """
+        self._since += 1
+        finite = bool(np.isfinite(score))
+        mean = self._score_sum / self._score_count if self._score_count else None
+        if finite:
+            self._score_sum += float(score)
+            self._score_count += 1
+        if self.interval <= 0 or not finite or mean is None or self._since < self.interval:
+            return False
+        return float(score) > 0 and float(score) >= self.confidence * mean
+
+    def refine(
+        self,
+        patch: npt.NDArray[np.uint8],
+        box_in_patch: Sequence[float],
+        response: npt.NDArray[np.float64] | None,
+    ) -> float:
+        """Continue fine-tuning on a later frame (``response`` spans ``patch``, centred);
+        returns the milliseconds spent."""
+        res = self._run(patch, box_in_patch, response, self.update_steps, self.update_max_ms)
+        self._since = 0
+        self.updates += 1
+        self.update_ms_total += res.ms
+        return res.ms
+
+    def _run(
+        self,
+        patch: npt.NDArray[np.uint8],
+        box: Sequence[float],
+        response: npt.NDArray[np.float64] | None,
+        steps: int | None,
+        max_ms: float | None,
+    ) -> Any:
         import torch
 
         old = torch.get_num_threads()
         try:
             if old != 1:
                 torch.set_num_threads(1)
-            self.adapter.reset()
-            res = self.adapter.adapt(patch, box_in_patch)
+            res = self.adapter.adapt(patch, box, response, steps=steps, max_ms=max_ms)
         finally:
             if torch.get_num_threads() != old:
                 torch.set_num_threads(old)
         self.last_ms, self.last_steps = res.ms, res.steps
-        return res.loss_before, res.loss_after
+        self.last_distractors = list(res.distractors)
+        return res
 
 
 def _warm_up_optimizer() -> None:

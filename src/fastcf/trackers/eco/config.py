@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastcf.errors import ConfigError
+from fastcf.trackers.adaptation import check_config
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,14 @@ class ECOConfig:
     adapt_steps: int = 5
     adapt_lr: float = 1e-3
     adapt_max_ms: float = 150.0  # hard bound on the adaptation time at init
+    # later frames (0: first frame only): adapt again on a frame whose peak score is at
+    # least adapt_confidence x the mean score so far, >= adapt_interval frames after the last
+    # adaptation; response peaks away from the target are distractors (weighted negatives)
+    adapt_interval: int = 0
+    adapt_confidence: float = 1.0
+    adapt_update_steps: int = 2
+    adapt_update_max_ms: float = 40.0  # hard bound per later-frame adaptation
+    adapt_distractor_ratio: float = 0.3  # distractor: local max >= ratio x the peak
 
     def __post_init__(self) -> None:
         if self.color_feature not in ("auto", "cn", "ic", "gray", "none"):
@@ -136,14 +145,7 @@ class ECOConfig:
             raise ConfigError("ECOConfig: train_gap, cg_iter and init_gn_iter must be >= 0")
         if self.number_of_scales < 1 or self.number_of_scales_filter < 1:
             raise ConfigError("ECOConfig: number_of_scales(_filter) must be >= 1")
-        if self.online_adaptation:
-            if not self.adapt_layers:
-                raise ConfigError("ECOConfig.adapt_layers is empty with online_adaptation on")
-            if self.adapt_steps < 0 or not self.adapt_lr > 0 or not self.adapt_max_ms > 0:
-                raise ConfigError(
-                    "ECOConfig: adapt_steps must be >= 0, adapt_lr and adapt_max_ms > 0, got "
-                    f"{self.adapt_steps}, {self.adapt_lr}, {self.adapt_max_ms}"
-                )
+        check_config(self)
 
 
 def eco_hc() -> ECOConfig:

@@ -85,11 +85,9 @@ class FeatureStack:
         if config.online_adaptation:
             if cnn is None:
                 raise ConfigError("ECOConfig.online_adaptation needs a CNN feature extractor")
-            from fastcf.trackers.adaptation import FirstFrameAdaptation
+            from fastcf.trackers.adaptation import from_config
 
-            self.adaptation = FirstFrameAdaptation(
-                cnn, config.adapt_layers, config.adapt_steps, config.adapt_lr, config.adapt_max_ms
-            )
+            self.adaptation = from_config(cnn, config)
         if cnn is not None:
             self.extractors.append(cnn)
             for i, spec in enumerate(cnn.blocks):

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from fastcf.api import Box, Frame, TrackResult
 from fastcf.cf.cg import CGState
-from fastcf.cf.fourier import block_slices, cfft2, odd_size, shift_sample
+from fastcf.cf.fourier import block_slices, cfft2, odd_size, sample_fs, shift_sample
 from fastcf.cf.interp import interp_fourier
 from fastcf.cf.labels import gaussian_label_fourier
 from fastcf.cf.optimize import optimize_scores
@@ -167,6 +167,7 @@ class ECOTracker(BaseTracker):
 
         sample_pos = matlab_round(self.pos)
         self.adapt_ms = 0.0
+        self.update_adapt_ms = 0.0  # the later-frame adaptation of the last update, if any
         if self.features.adaptation is not None:
             self._adapt_features(image, sample_pos)
         self.proj: list[np.ndarray] = []
@@ -244,6 +245,21 @@ class ECOTracker(BaseTracker):
         self.features.adaptation.adapt(patch, box)
         self.adapt_ms = float(self.features.adaptation.last_ms)
 
+    def _refine_features(
+        self, image: npt.NDArray[np.uint8], sample_pos: np.ndarray, scale: float, index: int
+    ) -> None:
+        """Later-frame adaptation on the search patch of this frame (the one whose response
+        located the target), with the response's peaks away from the target as
+        distractors. The model's samples stay as extracted (see docs/distillation.md)."""
+        assert self.last_scores is not None
+        out_sz = (int(self.img_sample_sz[0]), int(self.img_sample_sz[1]))
+        patch = sample_patch(image, sample_pos, self.img_sample_sz * scale, out_sz)
+        response = np.fft.fftshift(sample_fs(self.last_scores[index]))  # centred on the patch
+        th, tw = (float(v) for v in self.base_target_sz * self.scale / scale)
+        dy, dx = (float(v) for v in (self.pos - sample_pos) / scale)
+        box = ((out_sz[1] - tw) / 2.0 + dx, (out_sz[0] - th) / 2.0 + dy, tw, th)
+        self.update_adapt_ms = self.features.adaptation.refine(patch, box, response)
+
     # ------------------------------------------------------------------ update
     def _update(self, frame: Frame) -> TrackResult:
         cfg: ECOConfig = self.config
@@ -301,6 +317,10 @@ class ECOTracker(BaseTracker):
             self._train(xlf_proj)
         if self.scale_filter is not None:
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
+        self.update_adapt_ms = 0.0
+        adaptation = self.features.adaptation
+        if adaptation is not None and adaptation.wants_update(score):
+            self._refine_features(image, sample_pos, float(sample_scales[scale_ind]), scale_ind)
 
         target = self.base_target_sz * self.scale
         box = (

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastcf.errors import ConfigError
+from fastcf.trackers.adaptation import check_config
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,14 @@ class STRCFConfig:
     adapt_steps: int = 5
     adapt_lr: float = 1e-3
     adapt_max_ms: float = 150.0
+    # later frames (0: first frame only): adapt again on a frame whose peak score is at
+    # least adapt_confidence x the mean score so far, >= adapt_interval frames after the last
+    # adaptation; response peaks away from the target are distractors (weighted negatives)
+    adapt_interval: int = 0
+    adapt_confidence: float = 1.0
+    adapt_update_steps: int = 2
+    adapt_update_max_ms: float = 40.0  # hard bound per later-frame adaptation
+    adapt_distractor_ratio: float = 0.3  # distractor: local max >= ratio x the peak
 
     def __post_init__(self) -> None:
         positive = {
@@ -96,14 +105,7 @@ class STRCFConfig:
             raise ConfigError(
                 f"STRCFConfig.newton_iterations must be >= 0, got {self.newton_iterations}"
             )
-        if self.online_adaptation:
-            if not self.adapt_layers:
-                raise ConfigError("STRCFConfig.adapt_layers is empty with online_adaptation on")
-            if self.adapt_steps < 0 or not self.adapt_lr > 0 or not self.adapt_max_ms > 0:
-                raise ConfigError(
-                    "STRCFConfig: adapt_steps must be >= 0, adapt_lr and adapt_max_ms > 0, got "
-                    f"{self.adapt_steps}, {self.adapt_lr}, {self.adapt_max_ms}"
-                )
+        check_config(self)
         n = len(self.cnn_layers)
         if len(self.cnn_downsample) != n or len(self.cnn_reg_ratio) != n:
             raise ConfigError(

@@ -49,12 +49,9 @@ class STRCFFeatures:
         if config.online_adaptation:
             if self.cnn is None:
                 raise ConfigError("STRCFConfig.online_adaptation needs a CNN feature extractor")
-            from fastcf.trackers.adaptation import FirstFrameAdaptation
+            from fastcf.trackers.adaptation import from_config
 
-            self.adaptation = FirstFrameAdaptation(
-                self.cnn, config.adapt_layers, config.adapt_steps, config.adapt_lr,
-                config.adapt_max_ms,
-            )  # fmt: skip
+            self.adaptation = from_config(self.cnn, config)
         self.cnn_minmax = config.cnn_minmax
         blocks: list[Block] = []
         if self.handcrafted:

@@ -98,6 +98,25 @@ class STRCF(BaseTracker):
                 gamma_step=self.cfg.penalty_step,
             )
 
+    def _refine_features(
+        self,
+        patch: npt.NDArray[np.uint8],
+        center: tuple[float, float],
+        response: npt.NDArray[np.float32],
+        size: float,
+    ) -> None:
+        """Later-frame adaptation on the search patch that located the target (``size``
+        image pixels, centred on ``center``), with the response's peaks away from the
+        target as distractors (docs/distillation.md)."""
+        side = float(self._support)
+        per_px = side / size  # patch pixels per image pixel
+        cy = side / 2 + (self._pos[0] - center[0]) * per_px
+        cx = side / 2 + (self._pos[1] - center[1]) * per_px
+        th, tw = (float(v) * self._scale * per_px for v in self._base_sz)
+        centred = np.fft.fftshift(np.asarray(response, dtype=np.float64))
+        box = (cx - tw / 2, cy - th / 2, tw, th)
+        self.update_adapt_ms = self.features.adaptation.refine(patch, box, centred)
+
     def _box(self) -> Box:
         h, w = self._base_sz[0] * self._scale, self._base_sz[1] * self._scale
         return (self._pos[1] - w / 2, self._pos[0] - h / 2, w, h)
@@ -165,6 +184,7 @@ class STRCF(BaseTracker):
         else:
             self._min_scale, self._max_scale = 0.0, math.inf
         self.adapt_ms = 0.0
+        self.update_adapt_ms = 0.0  # the later-frame adaptation of the last update, if any
         if self.features.adaptation is not None:
             # fine-tune the tracker's own CNN copy on the first patch (target vs background)
             patch = self._patches(image, np.ones(1))[0][0]
@@ -195,6 +215,8 @@ class STRCF(BaseTracker):
                 # corrupt response: keep the state, report lost, do not train on it
                 return TrackResult(False, self._box(), 0.0)
             s = self._scale_factors[peak.scale_index]
+            k = peak.scale_index  # its patch spans support * scale * s image pixels
+            chosen = (patches[k], centers[k], response[k], self._support * self._scale * float(s))
             cell = self._support / self._output[0] * self._scale * s
             cy, cx = centers[peak.scale_index]
             self._pos = (cy + peak.row * cell, cx + peak.col * cell)
@@ -204,5 +226,9 @@ class STRCF(BaseTracker):
             self._scale = min(max(self._scale * s, self._min_scale), self._max_scale)
             score = peak.value
         self._train(image)
+        self.update_adapt_ms = 0.0
+        adaptation = self.features.adaptation
+        if adaptation is not None and adaptation.wants_update(score):
+            self._refine_features(*chosen)
         ok = bool(math.isfinite(score) and score >= cfg.lost_threshold)
         return TrackResult(ok, self._box(), float(score))
