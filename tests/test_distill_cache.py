@@ -61,3 +61,16 @@ def test_weights_fingerprint_tracks_values() -> None:
     with torch.no_grad():
         b.c1.weight[0, 0, 0, 0] += 1e-3
     assert weights_fingerprint(a) != weights_fingerprint(b)
+
+
+def test_same_data_by_another_path_reuses_the_cache(tmp_path, monkeypatch) -> None:
+    folder = write_images(tmp_path / "imgs", 4)
+    teacher = TinyNet(6, 8, seed=0)
+    root = tmp_path / "cache"
+    first = TeacherCache(root, teacher, ("b",), _sampler(folder.resolve(), n=3))
+    assert first.rebuilt
+    monkeypatch.chdir(tmp_path / "imgs")
+    again = TeacherCache(root, teacher, ("b",), _sampler("../imgs", n=3))
+    assert not again.rebuilt and again.key == first.key
+    # built in a private folder and moved into place: nothing is left beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "imgs"]

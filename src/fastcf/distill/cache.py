@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -135,9 +136,31 @@ class TeacherCache:
         device: torch.device,
         progress: Callable[[int, int], None] | None,
     ) -> None:
+        # build in a private folder, then move it into place: a concurrent build of the same
+        # cache (another process) cannot interleave writes with this one
+        final = self.folder
+        self.folder = final.parent / f".{final.name}.building-{os.getpid()}"
         if self.folder.exists():
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True)
+        try:
+            self._write(teacher, batch_size, device, progress)
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = final
+            raise
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(self.folder, final)
+        self.folder = final
+
+    def _write(
+        self,
+        teacher: nn.Module,
+        batch_size: int,
+        device: torch.device,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
         n, s = len(self.sampler), self.sampler.config.patch_size
         was_training = teacher.training
         teacher.eval()

@@ -337,8 +337,11 @@ class PairSampler:
             "seed": self.seed,
             "n_pairs": self.n_pairs,
             "config": asdict(self.config),
-            "images": [str(p) for p in self.images],
-            "videos": [[s.name, str(s.frames[0].parent), len(s.frames)] for s in self.videos],
+            # resolved: the same data spelled as another path gives the same key
+            "images": [str(p.resolve()) for p in self.images],
+            "videos": [
+                [s.name, str(s.frames[0].parent.resolve()), len(s.frames)] for s in self.videos
+            ],
             "video_boxes": [hashlib.sha1(s.boxes.tobytes()).hexdigest() for s in self.videos],
         }
 
