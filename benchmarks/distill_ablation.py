@@ -1,15 +1,19 @@
-"""Distillation ablation: which loss makes the student a good tracking feature?
+"""Distillation ablation: which loss makes the student a good tracking feature, and what
+does online adaptation add?
 
-    python benchmarks/distill_ablation.py --train          # train the ablation students
-    python benchmarks/distill_ablation.py                  # evaluate them inside feco
+    python benchmarks/distill_ablation.py --train --cache runs/cache-hed   # train 3 students
+    python benchmarks/distill_ablation.py                                  # evaluate in feco
 
 Students (same data, seed, taps, 25 epochs, 6000 pairs as the shipped one; the teacher
 cache is shared through ``--cache``):
 
-* ``both``: fidelity + tracking loss: the shipped student (``fastcf/nets/weights``);
-* ``fidelity-only``: ``--beta 0``;
-* ``tracking-only``: ``--alphas 0,0``;
-* ``both + online``: the shipped student with first-frame online adaptation.
+* ``both, beta 1``: fidelity + tracking loss: the shipped student (``fastcf/nets/weights``);
+* ``fidelity only``: ``--beta 0``;
+* ``tracking only``: ``--alphas 0,0``;
+* ``both, beta 0.3``: ``--beta 0.3``;
+* the shipped student with online adaptation on the first frame only, and on the first
+  frame plus confident later frames (``adapt_interval=10``, ``adapt_confidence=1``: at
+  most every 10th frame, when the peak is at least the sequence's mean peak so far).
 
 Each is evaluated as ``feco`` on the development sequences (``fastcf eval`` with two worker
 processes, then ``fastcf report``); writes ``benchmarks/results/distill_ablation.md``.
@@ -33,7 +37,13 @@ TRAIN = [
     "--lr", "1e-3", "--seed", "0", "--teacher-taps", "conv2_2,conv4_3", "--threads", "1",
     "--no-progress",
 ]  # fmt: skip
-VARIANTS = {"fidelity-only": ["--beta", "0"], "tracking-only": ["--alphas", "0,0"]}
+VARIANTS = {  # training folder -> (row label, extra distill flags)
+    "fidelity-only": ("fidelity only", ["--beta", "0"]),
+    "tracking-only": ("tracking only", ["--alphas", "0,0"]),
+    "beta-0.3": ("both, beta 0.3", ["--beta", "0.3"]),
+}
+ONLINE = ["--set", "online_adaptation=true"]
+LATER = ["--set", "adapt_interval=10", "--set", "adapt_confidence=1.0"]
 
 
 def main() -> int:
@@ -45,23 +55,25 @@ def main() -> int:
     args = ap.parse_args()
     runs = Path(args.runs)
     if args.train:
-        for name, extra in VARIANTS.items():
+        for folder, (_, extra) in VARIANTS.items():
+            if (runs / folder / "student.pt").is_file():
+                continue
             cache = ["--cache", args.cache] if args.cache else []
-            cmd = ["fastcf", "distill", *TRAIN, *cache, *extra, "--out", str(runs / name)]
+            cmd = ["fastcf", "distill", *TRAIN, *cache, *extra, "--out", str(runs / folder)]
             subprocess.run(cmd, check=True)
-    shipped = ROOT / "src" / "fastcf" / "nets" / "weights" / "student.pt"
-    rows = {
-        "both (shipped)": ["--set", f"cnn_path={shipped}"],
-        "both + online adaptation": [
-            "--set", f"cnn_path={shipped}", "--set", "online_adaptation=true",
-        ],
+    shipped = ["--set", f"cnn_path={ROOT / 'src' / 'fastcf' / 'nets' / 'weights' / 'student.pt'}"]
+    rows: dict[str, tuple[str, list[str]]] = {  # label -> (result tag, eval flags)
+        "both, beta 1 (shipped)": ("shipped", shipped),
+        "both, beta 1 + online (first frame)": ("online1", [*shipped, *ONLINE]),
+        "both, beta 1 + online (first + confident later frames)": (
+            "online-later", [*shipped, *ONLINE, *LATER]
+        ),
     }  # fmt: skip
-    for name in VARIANTS:
-        rows[name] = ["--set", f"cnn_path={runs / name / 'student.pt'}"]
+    for folder, (label, _) in VARIANTS.items():
+        rows[label] = (folder, ["--set", f"cnn_path={runs / folder / 'student.pt'}"])
     results = HERE / "raw" / "distill_ablation"
     spec = f"otb:{DATA / 'sequences'}"
-    for i, sets in enumerate(rows.values()):
-        tag = f"abl{i}"
+    for tag, sets in rows.values():
         cmd = ["fastcf", "eval", spec, "--trackers", "feco", "--results", str(results)]
         cmd += ["--workers", str(args.workers), "--tag", tag, "--quiet", *sets]
         subprocess.run(cmd, check=True)
@@ -69,13 +81,13 @@ def main() -> int:
     from fastcf.evaluation.report import build_report
 
     dataset = open_dataset(spec)
-    tags = [f"feco_abl{i}" for i in range(len(rows))]
+    tags = [f"feco_{tag}" for tag, _ in rows.values()]
     report = build_report(results, dataset, tags, out_dir=results / "report")
     lines = [
         "# Distillation ablation: the student inside `feco` on the 11 development sequences",
         "",
-        "Regenerate: `python benchmarks/distill_ablation.py --train` (trains two students, "
-        "~30 min each here), then `python benchmarks/distill_ablation.py`.",
+        "Regenerate: `python benchmarks/distill_ablation.py --train` (trains three students, "
+        "~25 min each on one core here), then `python benchmarks/distill_ablation.py`.",
         "",
         "| student | AUC | P@20 |",
         "|---|---:|---:|",

@@ -1,0 +1,127 @@
+"""Compression table (like Wang et al.'s): VGG-M students at 16/32/64/96x inside ``feco``.
+
+    python benchmarks/distill_compression.py --train --cache runs/cache-hed   # train 16/32/96x
+    python benchmarks/distill_compression.py                                  # evaluate
+
+Every student is trained with the shipped student's recipe (docs/model_card.md: same data,
+seed, taps, losses, 25 epochs, 6000 pairs; only ``--student`` differs); the 64x row is the
+shipped student itself. Each is then run as ``feco`` on the development sequences through
+``benchmarks/otb_dev.py`` (accuracy, then single-thread speed with ``fastcf bench``: run it
+on an otherwise idle machine), and the table joins the network's size, parameters and MACs.
+Writes ``benchmarks/results/distill_compression.md`` / ``.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = ROOT.parent / "shared" / "data"
+TRAIN = [
+    "--teacher", "vgg16-hed",
+    "--data", f"images:{DATA / 'train' / 'images'},video:{DATA / 'train' / 'sequences'}",
+    "--pairs", "6000", "--val-pairs", "300", "--epochs", "25", "--batch-size", "16",
+    "--lr", "1e-3", "--seed", "0", "--teacher-taps", "conv2_2,conv4_3", "--threads", "1",
+    "--no-progress",
+]  # fmt: skip
+TRAINED = ("vggm-16x", "vggm-32x", "vggm-96x")  # 64x: the shipped student
+ORDER = ("vggm-16x", "vggm-32x", "vggm-64x", "vggm-96x")
+NAME = "distill_compression"
+
+
+def student_files(runs: Path) -> dict[str, Path]:
+    shipped = ROOT / "src" / "fastcf" / "nets" / "weights" / "student.pt"
+    out = {s: runs / s / "student.pt" for s in TRAINED}
+    out["vggm-64x"] = shipped
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--runs", default="runs/compression", help="training output root")
+    ap.add_argument("--cache", default=None, help="shared teacher cache folder")
+    ap.add_argument("--train", action="store_true", help="train the 16/32/96x students first")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-bench", action="store_true", help="accuracy only")
+    args = ap.parse_args()
+    runs = Path(args.runs)
+    if args.train:
+        for s in TRAINED:
+            cache = ["--cache", args.cache] if args.cache else []
+            cmd = ["fastcf", "distill", *TRAIN, "--student", s, *cache, "--out", str(runs / s)]
+            subprocess.run(cmd, check=True)
+    files = student_files(runs)
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        print("missing students (train them with --train): " + ", ".join(missing))
+        return 2
+    trackers = [f"feco-{s.split('-')[1]}" for s in ORDER]
+    cmd = [sys.executable, str(HERE / "otb_dev.py"), "--name", f"{NAME}_runs"]
+    cmd += ["--trackers", ",".join(trackers), "--workers", str(args.workers)]
+    for t, s in zip(trackers, ORDER, strict=True):
+        cmd += ["--alias", f"{t}=feco:cnn_path={files[s]}"]
+    if args.no_bench:
+        cmd.append("--no-bench")
+    subprocess.run(cmd, check=True)
+    runs_json = json.loads((HERE / "results" / f"{NAME}_runs.json").read_text())
+
+    import torch
+
+    from fastcf.nets import build_vggm, count_macs, count_params, load_student
+    from fastcf.nets.students import VGGM_2048_WIDTHS
+
+    teacher_params = count_params(build_vggm(VGGM_2048_WIDTHS))
+    lines = [
+        "# Compression: VGG-M students inside `feco` on the 11 development sequences",
+        "",
+        "Regenerate: `python benchmarks/distill_compression.py --train` (three students, "
+        "~25-50 min each on one core here), then `python benchmarks/distill_compression.py`. "
+        f"Per-tracker details: `{NAME}_runs.md`.",
+        "",
+        "Ratio: VGG-M-2048 conv1-5 parameters / student parameters. Size: the fp32 state-dict "
+        "file. MACs: convolutions of the whole trunk on a 224x224 patch. FPS / p95: the whole "
+        "`feco` tracker (student + fHOG + filter), `fastcf bench`, one thread, decoding excluded.",
+        "",
+        "| student | ratio | params | size kB | MMAC@224 | AUC | P@20 | FPS median | p95 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    table = {}
+    for t, s in zip(trackers, ORDER, strict=True):
+        net = load_student(files[s])
+        params = count_params(net)
+        with torch.no_grad():
+            macs = count_macs(net, (224, 224))
+        r = runs_json["trackers"][t]
+        row = {
+            "student": s,
+            "file": str(files[s]),
+            "ratio": teacher_params / params,
+            "params": params,
+            "size_kb": files[s].stat().st_size / 1024,
+            "mmac_224": macs / 1e6,
+            "auc": r["auc"],
+            "precision20": r["precision20"],
+            "fps_median": r.get("fps_median"),
+            "p95_ms": r.get("p95_ms"),
+        }
+        table[s] = row
+        fps = f"{row['fps_median']:.1f} | {row['p95_ms']:.1f}" if "fps_median" in r else "- | -"
+        label = f"{s} (shipped)" if s == "vggm-64x" else s
+        lines.append(
+            f"| {label} | {row['ratio']:.1f}x | {params:,d} | {row['size_kb']:.0f} "
+            f"| {row['mmac_224']:.1f} | {row['auc']:.3f} | {row['precision20']:.3f} | {fps} |"
+        )
+    text = "\n".join(lines) + "\n"
+    (HERE / "results" / f"{NAME}.md").write_text(text)
+    (HERE / "results" / f"{NAME}.json").write_text(json.dumps(table, indent=2))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
