@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -74,6 +75,21 @@ def test_overrides_coerce_strings():
     assert cfg == Cfg(3, 0.25, True, (3.0, 4.0, 5.0), "y")
     with pytest.raises(ConfigError, match="cannot convert 'x' to int"):
         apply_overrides(Cfg(), {"a": "x"})
+
+
+@dataclass(frozen=True)
+class _OptCfg:  # module level: get_type_hints must resolve the annotations
+    cap: float | None = None
+    steps: int | None = 4
+    path: str | None = None
+
+
+def test_overrides_of_optional_fields():
+    cfg = apply_overrides(_OptCfg(), {"cap": "150", "steps": "none", "path": "a.mat"})
+    assert cfg == _OptCfg(150.0, None, "a.mat")
+    assert apply_overrides(cfg, {"cap": "None"}).cap is None
+    with pytest.raises(ConfigError, match="cannot convert 'fast' to float"):
+        apply_overrides(_OptCfg(), {"cap": "fast"})
 
 
 class _Diverging(BaseTracker):

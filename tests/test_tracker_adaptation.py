@@ -204,3 +204,26 @@ def test_later_frame_adaptation_time_is_bounded() -> None:
     tracker.update(_two_targets(2))
     assert 0.0 < tracker.update_adapt_ms < 3 * 30.0
     assert tracker.features.adaptation.last_steps < 1000
+
+
+def test_default_adaptation_does_not_depend_on_machine_speed(monkeypatch) -> None:
+    """Without a wall-clock cap (the default) a very slow machine runs the same steps and
+    gets the same weights; a cap is the only thing that makes the result timing-dependent."""
+    frame, box = _frame()
+
+    def adapted(**kw: object) -> tuple[int, dict[str, torch.Tensor]]:
+        tracker = fastcf.create("feco", online_adaptation=True, **kw)
+        tracker.init(frame, box)
+        return tracker.features.adaptation.last_steps, _state(tracker.features.adaptation.network)
+
+    steps, fast = adapted()
+    assert steps == 5
+    import fastcf.distill.online as online
+
+    clock = iter(range(0, 10**9, 1))  # every perf_counter() call: one more second
+    monkeypatch.setattr(online.time, "perf_counter", lambda: float(next(clock)))
+    slow_steps, slow = adapted()
+    assert slow_steps == 5
+    assert all(torch.equal(fast[k], slow[k]) for k in fast)
+    capped_steps, _ = adapted(adapt_max_ms=150.0)
+    assert capped_steps < 5

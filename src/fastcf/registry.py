@@ -87,10 +87,26 @@ def apply_overrides(config: Any, overrides: dict[str, Any]) -> Any:
     return dataclasses.replace(config, **changes)
 
 
+def _optional_scalar(hint: Any) -> type | None:
+    """``float`` for ``float | None`` (``int``, ``bool`` likewise); None otherwise."""
+    args = typing.get_args(hint)
+    if type(None) not in args:
+        return None
+    rest = [a for a in args if a is not type(None)]
+    return rest[0] if len(rest) == 1 and rest[0] in (bool, int, float) else None
+
+
 def _coerce(key: str, value: Any, current: Any, hint: Any) -> Any:
-    if not isinstance(value, str) or isinstance(current, str) or current is None:
+    if not isinstance(value, str) or isinstance(current, str):
         return value
     text = value.strip()
+    optional = _optional_scalar(hint)
+    if optional is not None and text.lower() in ("none", "null", ""):
+        return None
+    if current is None:
+        if optional is None:
+            return value
+        current = optional(0)  # convert by the declared type
     try:
         if isinstance(current, bool):
             if text.lower() in ("1", "true", "yes", "on"):

@@ -16,7 +16,8 @@ distillation tracking loss turned discriminative:
   layers close to the distilled ones (L2-SP), since one frame is little data.
 
 Cost is bounded: the layers before the first tuned one run once (no gradient), each step
-runs only the tail, and the loop stops before a step would exceed ``max_ms``. ``reset()``
+runs only the tail, and (with a ``max_ms`` cap) the loop stops before a step would exceed
+the cap -- which makes the number of steps depend on the machine's load. ``reset()``
 restores the original weights (call it before a new sequence); ``enabled=False`` makes
 ``adapt`` a no-op. Works with any ``nn.Module`` returning ``{tap: map}`` with a ``taps``
 table; the prefix caching needs a :class:`fastcf.nets.TapNetwork`-like ``norm`` + ``layers``.
@@ -28,7 +29,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Literal, cast
 
 import cv2
 import numpy as np
@@ -68,7 +69,7 @@ class OnlineAdapter:
         *,
         taps: Sequence[str] | None = None,
         enabled: bool = True,
-        max_ms: float | None = 150.0,
+        max_ms: float | None = None,
         lam: float = 0.01,
         sigma_factor: float = 1.0 / 12.0,
         min_sigma_cells: float = 0.5,
@@ -193,18 +194,19 @@ class OnlineAdapter:
         response_or_distractors: npt.ArrayLike | None = None,
         *,
         steps: int | None = None,
-        max_ms: float | None = None,
+        max_ms: float | None | Literal["own"] = "own",
     ) -> AdaptResult:
         """Adapt on one patch. ``target_box_in_patch``: ``(x, y, w, h)`` in patch pixels.
 
         ``response_or_distractors``: ``None``; a 2-D response map aligned with the patch
         (row 0 = top, any resolution) whose peaks away from the target become distractors;
         or an ``(M, 2)`` array of distractor ``(x, y)`` positions in patch pixels.
-        ``steps`` / ``max_ms`` override the adapter's own for this call.
+        ``steps`` / ``max_ms`` override the adapter's own for this call (``max_ms=None``:
+        no wall-clock cap).
         """
         t0 = time.perf_counter()
         n_steps = self.steps if steps is None else int(steps)
-        budget = self.max_ms if max_ms is None else float(max_ms)
+        budget = self.max_ms if max_ms == "own" else max_ms
         if n_steps < 0:
             raise ConfigError(f"OnlineAdapter.adapt: steps must be >= 0, got {n_steps}")
         if not self.enabled:

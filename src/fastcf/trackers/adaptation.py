@@ -7,13 +7,16 @@ caller passed in (or the shipped student). :class:`TrackerAdaptation` wraps
 
 * ``adapt`` (at ``init``): restore the distilled weights, then fine-tune the declared layers
   on the first patch with the target box (a Gaussian peak) and every background position
-  as a negative, within ``max_ms``;
+  as a negative, for ``steps`` steps (and within ``max_ms`` when a cap is given);
 * ``wants_update(score)`` / ``refine`` (optional, ``interval > 0``): on a later frame whose
   peak score is at least ``confidence`` x the mean score of the frames so far, and at
   least ``interval`` frames after the last adaptation, continue fine-tuning (no reset; the
   adapter's L2-SP anchor still pulls towards the distilled weights) on that frame's
   search patch, with the peaks of its response map away from the target as distractors
-  (weighted negatives), within ``update_max_ms``.
+  (weighted negatives), for ``update_steps`` steps (within ``update_max_ms`` if given).
+
+The step counts bound the cost deterministically; the optional wall-clock caps stop early
+when a step would pass them, which makes the result depend on the machine's load.
 
 The configuration fields are shared by the ECO and STRCF configs; :func:`check_config`
 validates them and :func:`from_config` builds the adaptation.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -43,19 +46,22 @@ def check_config(config: Any) -> None:
         return
     if not config.adapt_layers:
         raise ConfigError(f"{name}.adapt_layers is empty with online_adaptation on")
-    if config.adapt_steps < 0 or not config.adapt_lr > 0 or not config.adapt_max_ms > 0:
+    if config.adapt_steps < 0 or not config.adapt_lr > 0:
         raise ConfigError(
-            f"{name}: adapt_steps must be >= 0, adapt_lr and adapt_max_ms > 0, got "
-            f"{config.adapt_steps}, {config.adapt_lr}, {config.adapt_max_ms}"
+            f"{name}: adapt_steps must be >= 0 and adapt_lr > 0, got "
+            f"{config.adapt_steps}, {config.adapt_lr}"
         )
+    for key in ("adapt_max_ms", "adapt_update_max_ms"):
+        value = getattr(config, key)
+        if value is not None and not value > 0:
+            raise ConfigError(f"{name}.{key} must be > 0 or None (no cap), got {value!r}")
     if config.adapt_interval < 0:
         raise ConfigError(
             f"{name}.adapt_interval must be >= 0 (0: first frame only), got {config.adapt_interval}"
         )
-    if config.adapt_update_steps < 0 or not config.adapt_update_max_ms > 0:
+    if config.adapt_update_steps < 0:
         raise ConfigError(
-            f"{name}: adapt_update_steps must be >= 0 and adapt_update_max_ms > 0, got "
-            f"{config.adapt_update_steps}, {config.adapt_update_max_ms}"
+            f"{name}.adapt_update_steps must be >= 0, got {config.adapt_update_steps}"
         )
     if not config.adapt_confidence >= 0:
         raise ConfigError(f"{name}.adapt_confidence must be >= 0, got {config.adapt_confidence}")
@@ -90,12 +96,12 @@ class TrackerAdaptation:
         layers: Sequence[str],
         steps: int,
         lr: float,
-        max_ms: float,
+        max_ms: float | None = None,
         *,
         interval: int = 0,
         confidence: float = 1.0,
         update_steps: int = 2,
-        update_max_ms: float = 40.0,
+        update_max_ms: float | None = None,
         distractor_ratio: float = 0.3,
     ) -> None:
         from fastcf.distill.online import OnlineAdapter
@@ -113,7 +119,7 @@ class TrackerAdaptation:
         self.interval = int(interval)
         self.confidence = float(confidence)
         self.update_steps = int(update_steps)
-        self.update_max_ms = float(update_max_ms)
+        self.update_max_ms = update_max_ms
         _warm_up_optimizer()
         self.last_ms = 0.0  # the last adaptation (init or update)
         self.last_steps = 0
@@ -132,7 +138,7 @@ class TrackerAdaptation:
         self.adapter.reset()
         self.updates, self.update_ms_total = 0, 0.0
         self._score_sum, self._score_count, self._since = 0.0, 0, 0
-        res = self._run(patch, box_in_patch, None, None, None)
+        res = self._run(patch, box_in_patch, None, None, "own")
         return res.loss_before, res.loss_after
 
     # --- later frames ----------------------------------------------------------------------
@@ -172,7 +178,7 @@ class TrackerAdaptation:
         box: Sequence[float],
         response: npt.NDArray[np.float64] | None,
         steps: int | None,
-        max_ms: float | None,
+        max_ms: float | None | Literal["own"],
     ) -> Any:
         import torch
 

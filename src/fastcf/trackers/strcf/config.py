@@ -63,14 +63,16 @@ class STRCFConfig:
     adapt_layers: tuple[str, ...] = ("conv3",)  # fdeepstrcf taps relu3
     adapt_steps: int = 5
     adapt_lr: float = 1e-3
-    adapt_max_ms: float = 150.0
+    # wall-clock caps (ms; None: none). Off by default: a cap that binds makes the number of
+    # steps, hence the output, depend on machine load (docs/distillation.md)
+    adapt_max_ms: float | None = None
     # later frames (0: first frame only): adapt again on a frame whose peak score is at
     # least adapt_confidence x the mean score so far, >= adapt_interval frames after the last
     # adaptation; response peaks away from the target are distractors (weighted negatives)
     adapt_interval: int = 0
     adapt_confidence: float = 1.0
     adapt_update_steps: int = 2
-    adapt_update_max_ms: float = 40.0  # hard bound per later-frame adaptation
+    adapt_update_max_ms: float | None = None
     adapt_distractor_ratio: float = 0.3  # distractor: local max >= ratio x the peak
 
     def __post_init__(self) -> None:
