@@ -319,7 +319,8 @@ class ECOTracker(BaseTracker):
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        if adaptation is not None and adaptation.wants_update(score):
+        confident = adaptation is not None and adaptation.wants_update(score)
+        if confident and score >= cfg.lost_threshold:
             self._refine_features(image, sample_pos, float(sample_scales[scale_ind]), scale_ind)
 
         target = self.base_target_sz * self.scale

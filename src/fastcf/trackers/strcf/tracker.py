@@ -228,7 +228,8 @@ class STRCF(BaseTracker):
         self._train(image)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        if adaptation is not None and adaptation.wants_update(score):
+        confident = adaptation is not None and adaptation.wants_update(score)
+        if confident and score >= cfg.lost_threshold:
             self._refine_features(*chosen)
         ok = bool(math.isfinite(score) and score >= cfg.lost_threshold)
         return TrackResult(ok, self._box(), float(score))
