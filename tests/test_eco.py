@@ -149,7 +149,9 @@ def test_eco_multiscale_search_and_extra_cnn_blocks():
             return [low, high]
 
     frames, gt = _synthetic(n=25, scale_end=1.0)
-    cfg = dataclasses.replace(feco(), cnn=FakeCNN(), use_scale_filter=False, number_of_scales=5)
+    cfg = dataclasses.replace(
+        feco(), cnn=FakeCNN(), use_scale_filter=False, number_of_scales=5, online_adaptation=False
+    )
     tracker = ECOTracker(cfg)
     assert [b.compressed_dim for b in tracker.features.blocks] == [3, 8, 10]
     boxes, _ = _run(tracker, frames, gt[0])
@@ -258,6 +260,9 @@ def test_presets_and_config_errors():
     cfg = get_config("feco")
     assert (cfg.search_area_scale, cfg.learning_rate, cfg.n_samples) == (4.5, 0.011, 50)
     assert cfg.cnn_compressed_dims == (3, 12) and cfg.use_scale_filter
+    # the method's first-frame background-aware adaptation is on, later frames off
+    assert cfg.online_adaptation and cfg.adapt_interval == 0 and cfg.adapt_max_ms is None
+    assert not get_config("eco-vgg16").online_adaptation
 
 
 def test_non_finite_model_is_reported_as_lost_not_propagated():

@@ -92,7 +92,7 @@ def test_init_time_of_adaptation_is_bounded() -> None:
     tracker.init(frame, box)
     assert 0.0 < tracker.adapt_ms < 3 * 60.0
     assert tracker.features.adaptation.last_steps < 1000
-    off = fastcf.create("feco")
+    off = fastcf.create("feco", online_adaptation=False)
     off.init(frame, box)
     assert off.adapt_ms == 0.0 and off.features.adaptation is None
 
@@ -227,3 +227,22 @@ def test_default_adaptation_does_not_depend_on_machine_speed(monkeypatch) -> Non
     assert all(torch.equal(fast[k], slow[k]) for k in fast)
     capped_steps, _ = adapted(adapt_max_ms=150.0)
     assert capped_steps < 5
+
+
+def test_an_extractor_without_a_network_tracks_without_adaptation_and_warns() -> None:
+    from fastcf.features.base import BlockSpec
+
+    class Plain:  # a FeatureExtractor with no fastcf network behind it
+        blocks = (BlockSpec("plain", 4, 3),)
+
+        def extract(self, patches: np.ndarray) -> list[np.ndarray]:
+            n, h, w, _ = patches.shape
+            small = patches[:, ::4, ::4, :].astype(np.float32) / 255.0
+            return [np.ascontiguousarray(small.transpose(0, 3, 1, 2))[:, :, : h // 4, : w // 4]]
+
+    frame, box = _frame()
+    with pytest.warns(UserWarning, match="without online adaptation"):
+        tracker = fastcf.create("feco", cnn=Plain())
+    assert tracker.features.adaptation is None
+    tracker.init(frame, box)
+    assert tracker.update(frame).ok and tracker.adapt_ms == 0.0

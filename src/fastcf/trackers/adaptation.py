@@ -25,6 +25,7 @@ validates them and :func:`from_config` builds the adaptation.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -71,8 +72,28 @@ def check_config(config: Any) -> None:
         )
 
 
-def from_config(extractor: Any, config: Any) -> TrackerAdaptation:
-    """The adaptation an ECO / STRCF config asks for, around ``extractor`` (private copy)."""
+def adaptable(extractor: Any) -> bool:
+    """Whether ``extractor`` exposes a fastcf network (``.network.layers``) to fine-tune."""
+    network = getattr(extractor, "network", None)
+    return network is not None and hasattr(network, "layers")
+
+
+def from_config(extractor: Any, config: Any) -> TrackerAdaptation | None:
+    """The adaptation an ECO / STRCF config asks for, around ``extractor`` (private copy).
+
+    A custom extractor without a fastcf network (any object with ``blocks`` and
+    ``extract``) cannot be fine-tuned: the tracker then runs without adaptation and says
+    so with a ``UserWarning`` (``feco`` turns adaptation on by default)."""
+    if not adaptable(extractor):
+        warnings.warn(
+            f"{type(config).__name__}.online_adaptation is on, but the CNN extractor "
+            f"{type(extractor).__name__} exposes no fastcf network (.network.layers) to "
+            "fine-tune: tracking without online adaptation (set online_adaptation=False "
+            "to silence this)",
+            UserWarning,
+            stacklevel=2,
+        )
+        return None
     return TrackerAdaptation(
         extractor,
         config.adapt_layers,

@@ -198,5 +198,12 @@ def eco_deep() -> ECOConfig:
 def feco() -> ECOConfig:
     """fECO (Wang et al., TIP 2020): ECO's deep settings on the distilled student network,
     norm1 (pooled x2) and relu5 compressed to 3 and 12 dims, + fHOG cell 4 -> 10 dims,
-    fDSST scale filter on. Without ``cnn``/``cnn_path`` it uses the shipped student."""
-    return _deep(cnn_compressed_dims=(3, 12), use_scale_filter=True, shipped_student=True)
+    fDSST scale filter on, background-aware adaptation of the student's conv5 on the first
+    frame (later frames off; docs/distillation.md). Without ``cnn``/``cnn_path`` it uses
+    the shipped student."""
+    return _deep(
+        cnn_compressed_dims=(3, 12),
+        use_scale_filter=True,
+        shipped_student=True,
+        online_adaptation=True,
+    )
