@@ -11,9 +11,10 @@ cache is shared through ``--cache``):
 * ``fidelity only``: ``--beta 0``;
 * ``tracking only``: ``--alphas 0,0``;
 * ``both, beta 0.3``: ``--beta 0.3``;
-* the shipped student with online adaptation on the first frame only, and on the first
-  frame plus confident later frames (``adapt_interval=10``, ``adapt_confidence=1``: at
-  most every 10th frame, when the peak is at least the sequence's mean peak so far).
+* every student without online adaptation and with first-frame adaptation (the ``feco``
+  default), and the shipped one also with adaptation on the first frame plus confident
+  later frames (``adapt_interval=10``, ``adapt_confidence=1``: at most every 10th frame,
+  when the peak is at least the sequence's mean peak so far).
 
 Each is evaluated as ``feco`` on the development sequences (``fastcf eval`` with two worker
 processes, then ``fastcf report``); writes ``benchmarks/results/distill_ablation.md``.
@@ -43,6 +44,7 @@ VARIANTS = {  # training folder -> (row label, extra distill flags)
     "beta-0.3": ("both, beta 0.3", ["--beta", "0.3"]),
 }
 ONLINE = ["--set", "online_adaptation=true"]
+OFF = ["--set", "online_adaptation=false"]
 LATER = ["--set", "adapt_interval=10", "--set", "adapt_confidence=1.0"]
 
 
@@ -63,14 +65,16 @@ def main() -> int:
             subprocess.run(cmd, check=True)
     shipped = ["--set", f"cnn_path={ROOT / 'src' / 'fastcf' / 'nets' / 'weights' / 'student.pt'}"]
     rows: dict[str, tuple[str, list[str]]] = {  # label -> (result tag, eval flags)
-        "both, beta 1 (shipped)": ("shipped", shipped),
-        "both, beta 1 + online (first frame)": ("online1", [*shipped, *ONLINE]),
+        "both, beta 1 (shipped)": ("shipped", [*shipped, *OFF]),
+        "both, beta 1 + online (first frame; the feco default)": ("online1", [*shipped, *ONLINE]),
         "both, beta 1 + online (first + confident later frames)": (
             "online-later", [*shipped, *ONLINE, *LATER]
         ),
     }  # fmt: skip
     for folder, (label, _) in VARIANTS.items():
-        rows[label] = (folder, ["--set", f"cnn_path={runs / folder / 'student.pt'}"])
+        student = ["--set", f"cnn_path={runs / folder / 'student.pt'}"]
+        rows[label] = (folder, [*student, *OFF])
+        rows[f"{label} + online (first frame)"] = (f"{folder}-online1", [*student, *ONLINE])
     results = HERE / "raw" / "distill_ablation"
     spec = f"otb:{DATA / 'sequences'}"
     for tag, sets in rows.values():

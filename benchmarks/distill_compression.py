@@ -5,7 +5,8 @@
 
 Every student is trained with the shipped student's recipe (docs/model_card.md: same data,
 seed, taps, losses, 25 epochs, 6000 pairs; only ``--student`` differs); the 64x row is the
-shipped student itself. Each is then run as ``feco`` on the development sequences through
+shipped student itself. Each is then run as ``feco`` (default settings, so with its
+first-frame online adaptation) on the development sequences through
 ``benchmarks/otb_dev.py`` (accuracy, then single-thread speed with ``fastcf bench``: run it
 on an otherwise idle machine), and the table joins the network's size, parameters and MACs.
 Writes ``benchmarks/results/distill_compression.md`` / ``.json``.
