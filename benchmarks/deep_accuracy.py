@@ -211,7 +211,10 @@ def write_markdown(
             "## Runs on a subset of the sequences (tap selection)",
             "",
             "AUC per sequence where the run has results; the mean is over those sequences "
-            "only (compare runs on the same sequences).",
+            "only (compare runs on the same sequences). These runs chose the taps of "
+            "`eco-vgg16` and are not re-run when the code changes: they come from the code of "
+            "their date (result files' timestamps), e.g. before ECO's default CG schedule "
+            "became the reference one.",
             "",
             "| Sequence | " + " | ".join(r.name for r in partial) + " |",
             "|---" * (len(partial) + 1) + "|",
