@@ -1,6 +1,7 @@
 """Cost of ``feco``'s online adaptation: at init, and on confident later frames.
 
-For every sequence of a dataset: ``init`` on frame 1 with ``create("feco", online_adaptation=False)`` and with
+For every sequence of a dataset: ``init`` on frame 1 with
+``create("feco", online_adaptation=False)`` and with
 ``create("feco", online_adaptation=True, **overrides)``, alternating, ``--reps`` times;
 prints the median init milliseconds of both, the adaptation milliseconds
 (``tracker.adapt_ms``) and the number of gradient steps done. With ``--later N`` it then
