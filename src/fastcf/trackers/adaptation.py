@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -38,6 +39,29 @@ from fastcf.errors import ConfigError
 def private_cnn(source: Any) -> Any:
     """A deep copy of ``source`` (the caller's network or extractor stays untouched)."""
     return copy.deepcopy(source)
+
+
+@dataclass(frozen=True)
+class AdaptationSettings:
+    """The online-adaptation fields of the ECO and STRCF configs (docs/distillation.md)."""
+
+    # At init, fine-tune ``adapt_layers`` of the tracker's own COPY of the CNN on the first
+    # frame patch (target = Gaussian peak, background = negatives; fastcf.distill.online).
+    online_adaptation: bool = False
+    adapt_layers: tuple[str, ...] = ("conv5",)
+    adapt_steps: int = 5
+    adapt_lr: float = 1e-3
+    # wall-clock caps (ms; None: none). Off by default: a cap that binds makes the number of
+    # steps, hence the output, depend on machine load (docs/distillation.md)
+    adapt_max_ms: float | None = None
+    # later frames (0: first frame only): adapt again on a frame whose peak score is at
+    # least adapt_confidence x the mean score so far, >= adapt_interval frames after the last
+    # adaptation; response peaks away from the target are distractors (weighted negatives)
+    adapt_interval: int = 0
+    adapt_confidence: float = 1.0
+    adapt_update_steps: int = 2
+    adapt_update_max_ms: float | None = None
+    adapt_distractor_ratio: float = 0.3  # distractor: local max >= ratio x the peak
 
 
 def check_config(config: Any) -> None:

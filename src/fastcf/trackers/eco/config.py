@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastcf.errors import ConfigError
-from fastcf.trackers.adaptation import check_config
+from fastcf.trackers.adaptation import AdaptationSettings, check_config
 
 
 @dataclass(frozen=True)
-class ECOConfig:
+class ECOConfig(AdaptationSettings):
     # --- features -------------------------------------------------------------------
     hog_cell_size: int = 6  # 0 disables fHOG
     hog_compressed_dim: int = 10
@@ -92,24 +92,7 @@ class ECOConfig:
     # --- fastcf additions --------------------------------------------------------------
     lost_threshold: float = 0.1  # peak response below this -> ok=False (see docs/eco.md)
     spread_cg: bool = False  # True: spread a training step's CG iterations over the gap frames
-    # --- background-aware online adaptation (docs/distillation.md) ----------------------
-    # At init, fine-tune ``adapt_layers`` of the tracker's own COPY of the CNN on the first
-    # frame patch (target = Gaussian peak, background = negatives; fastcf.distill.online).
-    online_adaptation: bool = False
-    adapt_layers: tuple[str, ...] = ("conv5",)
-    adapt_steps: int = 5
-    adapt_lr: float = 1e-3
-    # wall-clock caps (ms; None: none). Off by default: a cap that binds makes the number of
-    # steps, hence the output, depend on machine load (docs/distillation.md)
-    adapt_max_ms: float | None = None
-    # later frames (0: first frame only): adapt again on a frame whose peak score is at
-    # least adapt_confidence x the mean score so far, >= adapt_interval frames after the last
-    # adaptation; response peaks away from the target are distractors (weighted negatives)
-    adapt_interval: int = 0
-    adapt_confidence: float = 1.0
-    adapt_update_steps: int = 2
-    adapt_update_max_ms: float | None = None
-    adapt_distractor_ratio: float = 0.3  # distractor: local max >= ratio x the peak
+    # online adaptation: the adapt_* fields inherited from AdaptationSettings
 
     def __post_init__(self) -> None:
         if self.color_feature not in ("auto", "cn", "ic", "gray", "none"):

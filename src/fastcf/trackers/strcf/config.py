@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastcf.errors import ConfigError
-from fastcf.trackers.adaptation import check_config
+from fastcf.trackers.adaptation import AdaptationSettings, check_config
 
 
 @dataclass(frozen=True)
-class STRCFConfig:
+class STRCFConfig(AdaptationSettings):
     # --- hand-crafted block (concatenated: gray, fHOG, ColorNames), one cell size -------
     cell_size: int = 4
     use_gray: bool = True
@@ -58,22 +58,7 @@ class STRCFConfig:
     penalty_step: float = 10.0
     # --- fastcf additions ---------------------------------------------------------------
     lost_threshold: float = 0.04  # response peak below this -> ok=False (docs/strcf.md)
-    # --- background-aware first-frame adaptation of the CNN copy (docs/distillation.md)
-    online_adaptation: bool = False
-    adapt_layers: tuple[str, ...] = ("conv3",)  # fdeepstrcf taps relu3
-    adapt_steps: int = 5
-    adapt_lr: float = 1e-3
-    # wall-clock caps (ms; None: none). Off by default: a cap that binds makes the number of
-    # steps, hence the output, depend on machine load (docs/distillation.md)
-    adapt_max_ms: float | None = None
-    # later frames (0: first frame only): adapt again on a frame whose peak score is at
-    # least adapt_confidence x the mean score so far, >= adapt_interval frames after the last
-    # adaptation; response peaks away from the target are distractors (weighted negatives)
-    adapt_interval: int = 0
-    adapt_confidence: float = 1.0
-    adapt_update_steps: int = 2
-    adapt_update_max_ms: float | None = None
-    adapt_distractor_ratio: float = 0.3  # distractor: local max >= ratio x the peak
+    adapt_layers: tuple[str, ...] = ("conv3",)  # fdeepstrcf taps relu3 (AdaptationSettings)
 
     def __post_init__(self) -> None:
         positive = {
