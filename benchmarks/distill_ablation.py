@@ -28,16 +28,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from distill_recipe import RECIPE  # benchmarks/ is on sys.path when run as a script
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = ROOT.parent / "shared" / "data"
-TRAIN = [
-    "--teacher", "vgg16-hed", "--student", "vggm-64x",
-    "--data", f"images:{DATA / 'train' / 'images'},video:{DATA / 'train' / 'sequences'}",
-    "--pairs", "6000", "--val-pairs", "300", "--epochs", "25", "--batch-size", "16",
-    "--lr", "1e-3", "--seed", "0", "--teacher-taps", "conv2_2,conv4_3", "--threads", "1",
-    "--no-progress",
-]  # fmt: skip
+TRAIN = [*RECIPE, "--student", "vggm-64x"]
 VARIANTS = {  # training folder -> (row label, extra distill flags)
     "fidelity-only": ("fidelity only", ["--beta", "0"]),
     "tracking-only": ("tracking only", ["--alphas", "0,0"]),

@@ -20,16 +20,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from distill_recipe import RECIPE  # benchmarks/ is on sys.path when run as a script
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = ROOT.parent / "shared" / "data"
-TRAIN = [
-    "--teacher", "vgg16-hed",
-    "--data", f"images:{DATA / 'train' / 'images'},video:{DATA / 'train' / 'sequences'}",
-    "--pairs", "6000", "--val-pairs", "300", "--epochs", "25", "--batch-size", "16",
-    "--lr", "1e-3", "--seed", "0", "--teacher-taps", "conv2_2,conv4_3", "--threads", "1",
-    "--no-progress",
-]  # fmt: skip
+TRAIN = RECIPE
 TRAINED = ("vggm-16x", "vggm-32x", "vggm-96x")  # 64x: the shipped student
 ORDER = ("vggm-16x", "vggm-32x", "vggm-64x", "vggm-96x")
 NAME = "distill_compression"
