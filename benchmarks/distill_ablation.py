@@ -28,12 +28,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from distill_recipe import RECIPE  # benchmarks/ is on sys.path when run as a script
+from distill_recipe import distill  # benchmarks/ is on sys.path when run as a script
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = ROOT.parent / "shared" / "data"
-TRAIN = [*RECIPE, "--student", "vggm-64x"]
 VARIANTS = {  # training folder -> (row label, extra distill flags)
     "fidelity-only": ("fidelity only", ["--beta", "0"]),
     "tracking-only": ("tracking only", ["--alphas", "0,0"]),
@@ -56,9 +55,7 @@ def main() -> int:
         for folder, (_, extra) in VARIANTS.items():
             if (runs / folder / "student.pt").is_file():
                 continue
-            cache = ["--cache", args.cache] if args.cache else []
-            cmd = ["fastcf", "distill", *TRAIN, *cache, *extra, "--out", str(runs / folder)]
-            subprocess.run(cmd, check=True)
+            distill("vggm-64x", runs / folder, args.cache, extra)
     shipped = ["--set", f"cnn_path={ROOT / 'src' / 'fastcf' / 'nets' / 'weights' / 'student.pt'}"]
     rows: dict[str, tuple[str, list[str]]] = {  # label -> (result tag, eval flags)
         "both, beta 1 (shipped)": ("shipped", [*shipped, *OFF]),

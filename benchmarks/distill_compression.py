@@ -20,12 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from distill_recipe import RECIPE  # benchmarks/ is on sys.path when run as a script
+from distill_recipe import distill  # benchmarks/ is on sys.path when run as a script
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = ROOT.parent / "shared" / "data"
-TRAIN = RECIPE
 TRAINED = ("vggm-16x", "vggm-32x", "vggm-96x")  # 64x: the shipped student
 ORDER = ("vggm-16x", "vggm-32x", "vggm-64x", "vggm-96x")
 NAME = "distill_compression"
@@ -49,9 +48,7 @@ def main() -> int:
     runs = Path(args.runs)
     if args.train:
         for s in TRAINED:
-            cache = ["--cache", args.cache] if args.cache else []
-            cmd = ["fastcf", "distill", *TRAIN, "--student", s, *cache, "--out", str(runs / s)]
-            subprocess.run(cmd, check=True)
+            distill(s, runs / s, args.cache)
     files = student_files(runs)
     present = [s for s in ORDER if files[s].is_file()]
     missing = [s for s in ORDER if s not in present]

@@ -14,3 +14,12 @@ RECIPE = [
     "--lr", "1e-3", "--seed", "0", "--teacher-taps", "conv2_2,conv4_3", "--threads", "1",
     "--no-progress",
 ]  # fmt: skip
+
+
+def distill(student: str, out: Path, cache: str | None, extra: list[str] | None = None) -> None:
+    """Train ``student`` into ``out`` with the recipe (``extra``: other distill flags)."""
+    import subprocess
+
+    cmd = ["fastcf", "distill", *RECIPE, "--student", student]
+    cmd += ["--cache", cache] if cache else []
+    subprocess.run([*cmd, *(extra or []), "--out", str(out)], check=True)

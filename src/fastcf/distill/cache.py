@@ -138,24 +138,22 @@ class TeacherCache:
     ) -> None:
         # build in a private folder, then move it into place: a concurrent build of the same
         # cache (another process) cannot interleave writes with this one
-        final = self.folder
-        self.folder = final.parent / f".{final.name}.building-{os.getpid()}"
+        tmp = self.folder.parent / f".{self.folder.name}.building-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            self._write(tmp, teacher, batch_size, device, progress)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         if self.folder.exists():
             shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
-        try:
-            self._write(teacher, batch_size, device, progress)
-        except BaseException:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = final
-            raise
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(self.folder, final)
-        self.folder = final
+        os.replace(tmp, self.folder)
 
     def _write(
         self,
+        folder: Path,
         teacher: nn.Module,
         batch_size: int,
         device: torch.device,
@@ -165,7 +163,7 @@ class TeacherCache:
         was_training = teacher.training
         teacher.eval()
         patches = np.lib.format.open_memmap(
-            self.folder / "patches.npy", mode="w+", dtype=np.uint8, shape=(n, 2, s, s, 3)
+            folder / "patches.npy", mode="w+", dtype=np.uint8, shape=(n, 2, s, s, 3)
         )
         targets = np.zeros((n, 3), np.float32)
         feats: dict[str, np.memmap] = {}
@@ -188,7 +186,7 @@ class TeacherCache:
                     f = f.reshape(len(idx), 2, *f.shape[1:])
                     if t not in feats:
                         feats[t] = np.lib.format.open_memmap(
-                            self.folder / _tap_file(t),
+                            folder / _tap_file(t),
                             mode="w+",
                             dtype=np.float16,
                             shape=(n, 2, *f.shape[2:]),
@@ -199,7 +197,7 @@ class TeacherCache:
                 if progress is not None:
                     progress(done, n)
         teacher.train(was_training)
-        np.save(self.folder / "targets.npy", targets)
+        np.save(folder / "targets.npy", targets)
         patches.flush()
         for f in feats.values():
             f.flush()
@@ -216,7 +214,7 @@ class TeacherCache:
             "clipped": {t: bool(peak[t] > FP16_MAX) for t in self.taps},
             "pairs": self.sampler.describe() | {"images": len(self.sampler.images)},
         }
-        self._meta_path().write_text(json.dumps(meta, indent=1))
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1))
 
     # --- reading -------------------------------------------------------------------------
     def batch(self, indices: Sequence[int], device: str | torch.device = "cpu") -> CacheBatch:

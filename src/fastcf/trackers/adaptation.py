@@ -170,7 +170,6 @@ class TrackerAdaptation:
         self.last_steps = 0
         self.last_distractors: list[tuple[float, float]] = []
         self.updates = 0  # later-frame adaptations since init
-        self.update_ms_total = 0.0
         self._score_sum = 0.0
         self._score_count = 0
         self._since = 0
@@ -181,7 +180,7 @@ class TrackerAdaptation:
     ) -> tuple[float, float]:
         """Reset to the original weights, adapt on ``patch``; returns (loss before, after)."""
         self.adapter.reset()
-        self.updates, self.update_ms_total = 0, 0.0
+        self.updates = 0
         self._score_sum, self._score_count, self._since = 0.0, 0, 0
         res = self._run(patch, box_in_patch, None, None, "own")
         return res.loss_before, res.loss_after
@@ -214,7 +213,6 @@ class TrackerAdaptation:
         res = self._run(patch, box_in_patch, response, self.update_steps, self.update_max_ms)
         self._since = 0
         self.updates += 1
-        self.update_ms_total += res.ms
         return res.ms
 
     def _run(
