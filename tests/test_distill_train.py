@@ -29,7 +29,7 @@ def _setup(tmp_path, epochs=3, n=64, patch=48, **kw):
         warmup_iters=kw.pop("warmup_iters", 4),
         n_train_pairs=n,
         n_val_pairs=16,
-        device="cpu",
+        device=kw.pop("device", "cpu"),
         pairs=pc,
         **kw,
     )
@@ -145,3 +145,64 @@ def test_config_validation() -> None:
     cfg = TrainConfig(student_taps=("a",), teacher_taps=("x",), pairs={"patch_size": 64})
     assert cfg.pairs.patch_size == 64 and cfg.tracking == ("a",) and cfg.alpha_map == {"a": 1.0}
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_pick_device(monkeypatch) -> None:
+    from fastcf.distill.trainer import DistEnv, pick_device
+
+    one, rank1 = DistEnv(), DistEnv(rank=1, world=2, local_rank=1)
+    assert pick_device("cpu", rank1) == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto", one) == torch.device("cpu")
+    for spec in ("cuda", "cuda:1"):
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            pick_device(spec, one)
+    # with CUDA: "auto"/"cuda" is GPU 0, or the local rank's GPU under torchrun
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto", one) == torch.device("cuda", 0)
+    assert pick_device("cuda", rank1) == torch.device("cuda", 1)
+    assert pick_device("cuda:0", rank1) == torch.device("cuda", 0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_short_training_on_cuda_matches_cpu_features(tmp_path) -> None:
+    """The CUDA path: training runs on the GPU, losses go down, and the exported student
+    (moved back to the CPU) reproduces the trained network's features."""
+    cfg, train, val = _setup(tmp_path, epochs=3, device="cuda")
+    out = tmp_path / "run"
+    t = Trainer(TinyNet(4, 8, 1), TinyNet(16, 32, 0), cfg, train, val, out, progress=False,
+                log=lambda s: None)  # fmt: skip
+    assert t.device.type == "cuda"
+    h = t.run()
+    first, last = h["epochs"][0], h["epochs"][-1]
+    assert last["val_fid_a"] < 0.9 * first["val_fid_a"]
+    fresh = TinyNet(4, 8, 99)
+    fresh.load_state_dict(torch.load(out / "student.pt", weights_only=True))
+    x = torch.rand(2, 3, 48, 48) * 255
+    with torch.no_grad():
+        a, b = t.student.to("cpu")(x), fresh(x)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_step_creates_no_tensor_off_the_model_device() -> None:
+    """Without a GPU here, the ``meta`` device stands in for CUDA: a tensor that the losses
+    or the DCF layer create on the CPU instead of the input's device fails the step."""
+    import fastcf.nets as nets
+    from fastcf.distill.losses import FidelityLoss
+    from fastcf.distill.trainer import DistillModel
+
+    cfg = TrainConfig(student_taps=("norm1", "relu5"), teacher_taps=("conv2_2", "conv4_3"))
+    fidelity = FidelityLoss(cfg.tap_pairs, {"norm1": 12, "relu5": 64},
+                            {"conv2_2": 16, "conv4_3": 32})  # fmt: skip
+    meta = torch.device("meta")
+    model = DistillModel(nets.build_student("vggm-64x"), fidelity, cfg).to(meta)
+    n, p = 2, cfg.pairs.patch_size
+    x = torch.empty(n, 3, p, p, device=meta)
+    teacher = {"conv2_2": torch.empty(n, 16, p // 2, p // 2, device=meta),
+               "conv4_3": torch.empty(n, 32, p // 8, p // 8, device=meta)}  # fmt: skip
+    with torch.no_grad():
+        model.fidelity.fit_adapters(model.student(x), teacher)
+    total, fid, trk = model(x, x, teacher, teacher, torch.empty(n, 2, device=meta))
+    assert total.device == meta and set(fid) == {"norm1", "relu5"} and trk
+    total.backward()
+    assert all(q.grad is not None and q.grad.device == meta for q in model.student.parameters())

@@ -93,8 +93,10 @@ class FidelityLoss(nn.Module):
             xm, ym = x.mean(0), y.mean(0)
             xc, yc = x - xm, y - ym
             a = xc.T @ xc
-            reg = ridge * float(torch.trace(a)) / a.shape[0] + 1e-12
-            w = torch.linalg.solve(a + reg * torch.eye(a.shape[0], dtype=a.dtype), xc.T @ yc)
+            reg = ridge * torch.trace(a) / a.shape[0] + 1e-12
+            w = torch.linalg.solve(
+                a + reg * torch.eye(a.shape[0], dtype=a.dtype, device=a.device), xc.T @ yc
+            )
             conv = self.adapter(s_tap)
             conv.weight.copy_(w.T.reshape(conv.weight.shape).to(conv.weight.dtype))
             bias = cast(torch.Tensor, conv.bias)
@@ -159,7 +161,8 @@ def total_loss(
     tracking_weights: Sequence[float] | None = None,
 ) -> torch.Tensor:
     """``sum_l alpha_l * fidelity_l + beta * mean/weighted tracking``."""
-    total = torch.zeros(())
+    values = [*fidelity.values(), *tracking.values()]
+    total = torch.zeros((), device=values[0].device if values else None)
     for tap, value in fidelity.items():
         total = total + float(alphas.get(tap, 1.0)) * value
     if tracking and beta:
