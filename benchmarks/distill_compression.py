@@ -41,14 +41,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--runs", default="runs/compression", help="training output root")
     ap.add_argument("--cache", default=None, help="shared teacher cache folder")
-    ap.add_argument("--train", action="store_true", help="train the 16/32/96x students first")
+    ap.add_argument(
+        "--train",
+        action="store_true",
+        help="first train the 16/32/96x students that have no student.pt yet (an\n"
+        "interrupted one resumes from its checkpoint.pt)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-bench", action="store_true", help="accuracy only")
     args = ap.parse_args()
     runs = Path(args.runs)
     if args.train:
         for s in TRAINED:
-            distill(s, runs / s, args.cache)
+            out = runs / s
+            if not (out / "student.pt").is_file():
+                resume = ["--resume"] if (out / "checkpoint.pt").is_file() else []
+                distill(s, out, args.cache, resume)
     files = student_files(runs)
     present = [s for s in ORDER if files[s].is_file()]
     missing = [s for s in ORDER if s not in present]
@@ -74,7 +82,7 @@ def main() -> int:
         "# Compression: VGG-M students inside `feco` on the 11 development sequences",
         "",
         "Regenerate: `python benchmarks/distill_compression.py --train` (three students, "
-        "~25-50 min each on one core here), then `python benchmarks/distill_compression.py`. "
+        "~25-80 min each on one core here), then `python benchmarks/distill_compression.py`. "
         f"Per-tracker details: `{NAME}_runs.md`.",
         "",
         "Ratio: VGG-M-2048 conv1-5 parameters / student parameters. Size: the fp32 state-dict "
