@@ -214,27 +214,36 @@ class ECOTracker(BaseTracker):
             self.space.replace(0, [x.astype(np.complex64) for x in xlf_proj])
             self.cg_state: CGState | None = None
         else:
-            diag_m = preconditioner(
-                self.sample_energy, self.reg_energy, cfg.precond_data_param, cfg.precond_reg_param
-            )
-            n = self.space.num
-            self.hf, self.cg_state, _ = train_filter(
-                self.hf,
-                [s[:n] for s in self.space.samples],
-                self.space.prior_weights[:n],
-                self.yf,
-                self.geo,
-                diag_m,
-                cfg.init_cg_iter,
-                None,
-                1.0,
-                cfg.cg_use_fr,
-                cfg.cg_standard_alpha,
-            )
+            self.hf, self.cg_state = self._run_cg(cfg.init_cg_iter, None, 1.0)
         self.frames_since_train = 0
         self.frame_count = 1
         if self.scale_filter is not None:
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
+
+    def _run_cg(
+        self, iters: int, state: CGState | None, forget: float
+    ) -> tuple[list[np.ndarray], CGState]:
+        """Warm-started CG on the filter over the current sample space (preconditioned by
+        the running sample energy)."""
+        cfg = self.config
+        diag_m = preconditioner(
+            self.sample_energy, self.reg_energy, cfg.precond_data_param, cfg.precond_reg_param
+        )
+        n = self.space.num
+        hf, new_state, _ = train_filter(
+            self.hf,
+            [s[:n] for s in self.space.samples],
+            self.space.prior_weights[:n],
+            self.yf,
+            self.geo,
+            diag_m,
+            iters,
+            state,
+            forget,
+            cfg.cg_use_fr,
+            cfg.cg_standard_alpha,
+        )
+        return hf, new_state
 
     def _adapt_features(self, image: npt.NDArray[np.uint8], sample_pos: np.ndarray) -> None:
         """Fine-tune the tracker's copy of the CNN on the first patch (target vs background)."""
@@ -354,24 +363,8 @@ class ECOTracker(BaseTracker):
             (1 - lr) * e + lr * np.abs(x) ** 2
             for e, x in zip(self.sample_energy, xlf_proj, strict=True)
         ]
-        diag_m = preconditioner(
-            self.sample_energy, self.reg_energy, cfg.precond_data_param, cfg.precond_reg_param
-        )
         forget = 0.0 if not math.isfinite(forget_rate) or lr >= 1 else (1 - lr) ** forget_rate
-        n = self.space.num
-        hf, state, _ = train_filter(
-            self.hf,
-            [s[:n] for s in self.space.samples],
-            self.space.prior_weights[:n],
-            self.yf,
-            self.geo,
-            diag_m,
-            iters,
-            self.cg_state,
-            forget,
-            cfg.cg_use_fr,
-            cfg.cg_standard_alpha,
-        )
+        hf, state = self._run_cg(iters, self.cg_state, forget)
         if all(np.all(np.isfinite(h)) for h in hf):
             self.hf, self.cg_state = hf, state
         else:  # keep the last good filter and restart CG from it
