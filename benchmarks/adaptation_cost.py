@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -31,12 +32,13 @@ import torch  # noqa: E402
 
 import fastcf  # noqa: E402
 from fastcf.datasets import open_dataset  # noqa: E402
+from fastcf.trackers.eco.tracker import ECOTracker  # noqa: E402
 
 
 def _value(text: str) -> float | int | str:
-    for cast in (int, float):
+    for conv in (int, float):
         try:
-            return cast(text)
+            return conv(text)
         except ValueError:
             pass
     return text
@@ -62,9 +64,9 @@ def main() -> None:
         lines.append(text)
 
     kw = {k: _value(v) for k, _, v in (o.partition("=") for o in args.overrides)}
-    trackers = {
-        False: fastcf.create("feco", online_adaptation=False),
-        True: fastcf.create("feco", online_adaptation=True, **kw),
+    trackers: dict[bool, ECOTracker] = {
+        False: cast(ECOTracker, fastcf.create("feco", online_adaptation=False)),
+        True: cast(ECOTracker, fastcf.create("feco", online_adaptation=True, **kw)),
     }
     rows = []
     for seq in open_dataset(args.dataset):
@@ -88,14 +90,14 @@ def main() -> None:
             min(steps),
         )
         rows.append(row)
-        name, off, on, ms, done = row
+        name, init_off, init_on, ms, done = row
         emit(
-            f"{name:13s} init off {off:6.0f} ms  on {on:6.0f} ms  adapt {ms:5.1f} ms  "
+            f"{name:13s} init off {init_off:6.0f} ms  on {init_on:6.0f} ms  adapt {ms:5.1f} ms  "
             f"steps >= {done}"
         )
     if args.later > 0:
         later_kw = {"adapt_interval": 10, **kw}
-        tracker = fastcf.create("feco", online_adaptation=True, **later_kw)
+        tracker = cast(ECOTracker, fastcf.create("feco", online_adaptation=True, **later_kw))
         spent: list[float] = []
         frames_done = 0
         for seq in open_dataset(args.dataset):

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         r = max(2, reps // 3) if big else reps
         default_cl = net.channels_last
         net.use_channels_last(False)
-        row = {
+        row: dict[str, Any] = {
             "name": name,
             "widths": widths,
             "params": count_params(net),
@@ -132,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, taps, what in cases:
         net = build_student(name).eval()
         default_cl = net.channels_last
-        entry = {"name": name, "taps": list(taps), "what": what}
+        entry: dict[str, Any] = {"name": name, "taps": list(taps), "what": what}
         sub = net.use_channels_last(False).truncated(taps)
         entry["torch_batch5_ms"] = time_ms(sub, five, reps)
-        entry["torch_5x1_ms"] = time_ms(
-            lambda t, n=sub: [n(t[i : i + 1]) for i in range(5)], five, reps
-        )
+
+        def one_by_one(t: torch.Tensor, n: Any = sub) -> object:
+            return [n(t[i : i + 1]) for i in range(5)]
+
+        entry["torch_5x1_ms"] = time_ms(one_by_one, five, reps)
         entry["torch_cl_batch5_ms"] = time_ms(
             net.use_channels_last(True).truncated(taps), five, reps
         )

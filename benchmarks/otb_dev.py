@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,7 +84,7 @@ def main() -> int:
     )
     failed = [o for o in summary.outcomes if o.status == "failed"]
     report = build_report(raw, dataset, trackers, out_dir=raw / "report")
-    out = {"dataset": str(args.data), "trackers": {}}
+    out: dict[str, Any] = {"dataset": str(args.data), "trackers": {}}
     speed = None
     if not args.no_bench:
         speed = benchmark(trackers, dataset, frames=args.bench_frames, overrides=overrides)
