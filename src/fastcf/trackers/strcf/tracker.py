@@ -214,11 +214,11 @@ class STRCF(BaseTracker):
             if not all(math.isfinite(v) for v in (peak.row, peak.col, peak.value)):
                 # corrupt response: keep the state, report lost, do not train on it
                 return TrackResult(False, self._box(), 0.0)
-            s = self._scale_factors[peak.scale_index]
-            k = peak.scale_index  # its patch spans support * scale * s image pixels
+            k = peak.scale_index
+            s = self._scale_factors[k]  # patch k spans support * scale * s image pixels
             chosen = (patches[k], centers[k], response[k], self._support * self._scale * float(s))
             cell = self._support / self._output[0] * self._scale * s
-            cy, cx = centers[peak.scale_index]
+            cy, cx = centers[k]
             self._pos = (cy + peak.row * cell, cx + peak.col * cell)
             if cfg.clamp_position:
                 ih, iw = image.shape[:2]
