@@ -16,6 +16,8 @@ from fastcf.registry import create, get_config
 from fastcf.trackers.eco.config import eco_hc, feco
 from fastcf.trackers.eco.sample_space import SampleSpace
 from fastcf.trackers.eco.tracker import ECOTracker
+from synthetic import moving_object_clip as _synthetic
+from synthetic import texture as _texture
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -31,30 +33,6 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _auc(ious: np.ndarray) -> float:
     """OTB success AUC: mean success rate over 21 IoU thresholds 0, 0.05, .., 1."""
     return float(np.mean([(ious > t).mean() for t in np.linspace(0, 1, 21)]))
-
-
-def _texture(h: int, w: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (max(h // 4, 2), max(w // 4, 2), 3)).astype(np.uint8)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-
-
-def _synthetic(n: int = 40, scale_end: float = 1.25):
-    """A textured 36x28 object moving ~3 px/frame and growing on a textured background."""
-    bg = (_texture(240, 320, 1) // 2 + 60).astype(np.uint8)
-    obj = _texture(36, 28, 2)
-    frames, boxes = [], []
-    for i in range(n):
-        s = 1.0 + (scale_end - 1.0) * i / (n - 1)
-        h, w = 36 * s, 28 * s
-        cx, cy = 100 + 3.0 * i, 110 + 1.5 * i
-        frame = bg.copy()
-        patch = cv2.resize(obj, (round(w), round(h)), interpolation=cv2.INTER_LINEAR)
-        y0, x0 = round(cy - patch.shape[0] / 2), round(cx - patch.shape[1] / 2)
-        frame[y0 : y0 + patch.shape[0], x0 : x0 + patch.shape[1]] = patch
-        frames.append(frame)
-        boxes.append((x0, y0, patch.shape[1], patch.shape[0]))
-    return frames, np.array(boxes, dtype=np.float64)
 
 
 def _run(tracker, frames, init_box):

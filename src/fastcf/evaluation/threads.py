@@ -78,34 +78,18 @@ def apply_thread_limits(threads: int = 1, import_torch: bool = False) -> None:
 
 @contextmanager
 def limit_threads(threads: int = 1) -> Iterator[None]:
-    """Limit torch/OpenCV/BLAS threads of the current process inside the block, then restore.
+    """Limit torch/OpenCV/BLAS threads of the current process inside the block, then restore
+    (a :class:`fastcf.threads.ThreadScope` over the libraries loaded now).
 
     Use in a process whose libraries are already loaded (e.g. the caller's process when
     the runner works in-process); fresh processes should use :func:`single_thread_env`.
     """
-    restore: list[Any] = []
-    if "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        old_torch = torch.get_num_threads()
-        torch.set_num_threads(threads)
-        restore.append(lambda: torch.set_num_threads(old_torch))
-    import cv2
+    import cv2  # noqa: F401  (loaded first, so that its pools are in the scope)
 
-    old_cv = cv2.getNumThreads()
-    cv2.setNumThreads(threads)
-    restore.append(lambda: cv2.setNumThreads(old_cv))
-    limiter: Any = None
-    if importlib.util.find_spec("threadpoolctl") is not None:
-        import threadpoolctl
+    from fastcf.threads import ThreadScope
 
-        limiter = threadpoolctl.threadpool_limits(threads)
-    try:
+    with ThreadScope(threads):
         yield
-    finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
-        for undo in reversed(restore):
-            undo()
 
 
 def effective_threads(import_torch: bool = True) -> dict[str, Any]:

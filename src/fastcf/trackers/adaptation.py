@@ -223,16 +223,8 @@ class TrackerAdaptation:
         steps: int | None,
         max_ms: float | None | Literal["own"],
     ) -> Any:
-        import torch
-
-        old = torch.get_num_threads()
-        try:
-            if old != 1:
-                torch.set_num_threads(1)
-            res = self.adapter.adapt(patch, box, response, steps=steps, max_ms=max_ms)
-        finally:
-            if torch.get_num_threads() != old:
-                torch.set_num_threads(old)
+        # runs inside the tracker's thread scope (BaseTracker, config.threads)
+        res = self.adapter.adapt(patch, box, response, steps=steps, max_ms=max_ms)
         self.last_ms, self.last_steps = res.ms, res.steps
         self.last_distractors = list(res.distractors)
         return res

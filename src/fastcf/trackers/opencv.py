@@ -14,16 +14,17 @@ import cv2
 
 from fastcf.api import Box, Frame, TrackResult, as_uint8
 from fastcf.errors import ConfigError
-from fastcf.trackers.base import BaseTracker
+from fastcf.trackers.base import BaseTracker, TrackerSettings
 
 _KINDS = ("csrt", "kcf", "mosse")
 
 
 @dataclass(frozen=True)
-class OpenCVConfig:
+class OpenCVConfig(TrackerSettings):
     kind: str = "csrt"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.kind not in _KINDS:
             raise ConfigError(f"OpenCVConfig.kind must be one of {_KINDS}, got {self.kind!r}")
 

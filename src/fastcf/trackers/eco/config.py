@@ -13,10 +13,11 @@ from typing import Any
 
 from fastcf.errors import ConfigError
 from fastcf.trackers.adaptation import AdaptationSettings, check_config
+from fastcf.trackers.base import TrackerSettings
 
 
 @dataclass(frozen=True)
-class ECOConfig(AdaptationSettings):
+class ECOConfig(TrackerSettings, AdaptationSettings):
     # --- features -------------------------------------------------------------------
     hog_cell_size: int = 6  # 0 disables fHOG
     hog_compressed_dim: int = 10
@@ -95,6 +96,7 @@ class ECOConfig(AdaptationSettings):
     # online adaptation: the adapt_* fields inherited from AdaptationSettings
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.color_feature not in ("auto", "cn", "ic", "gray", "none"):
             raise ConfigError(
                 f"ECOConfig.color_feature must be auto/cn/ic/gray/none, got {self.color_feature!r}"

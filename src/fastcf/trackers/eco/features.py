@@ -59,7 +59,8 @@ def _cnn_extractor(config: ECOConfig) -> FeatureExtractor | None:
         if callable(resolve):  # TapNetwork: MATLAB layer numbers such as "3" and "14"
             layers = tuple(resolve(int(x)) if x.isdigit() else resolve(x) for x in layers)
         down = {name: int(f) for name, f in zip(layers, config.cnn_downsample, strict=False)}
-        return CNNFeatures(cnn, layers, down)
+        # threads=None: the tracker's thread scope (config.threads) governs torch
+        return CNNFeatures(cnn, layers, down, threads=None)
     raise ConfigError(
         f"ECOConfig.cnn must be a FeatureExtractor (with .blocks and .extract) or a "
         f"FeatureNetwork (with .taps), got {type(cnn).__name__}"

@@ -11,10 +11,11 @@ from typing import Any
 
 from fastcf.errors import ConfigError
 from fastcf.trackers.adaptation import AdaptationSettings, check_config
+from fastcf.trackers.base import TrackerSettings
 
 
 @dataclass(frozen=True)
-class STRCFConfig(AdaptationSettings):
+class STRCFConfig(TrackerSettings, AdaptationSettings):
     # --- hand-crafted block (concatenated: gray, fHOG, ColorNames), one cell size -------
     cell_size: int = 4
     use_gray: bool = True
@@ -61,6 +62,7 @@ class STRCFConfig(AdaptationSettings):
     adapt_layers: tuple[str, ...] = ("conv3",)  # fdeepstrcf taps relu3 (AdaptationSettings)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         positive = {
             "cell_size": self.cell_size,
             "search_area_scale": self.search_area_scale,

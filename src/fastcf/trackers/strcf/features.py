@@ -107,7 +107,8 @@ def _build_cnn(config: STRCFConfig) -> FeatureExtractor | None:
         layers = tuple(resolve(int(x)) if x.isdigit() else resolve(x) for x in layers)
     downsample = {layer: int(d) for layer, d in zip(layers, config.cnn_downsample, strict=True)}
     try:
-        return CNNFeatures(source, layers=layers, downsample=downsample)
+        # threads=None: the tracker's thread scope (config.threads) governs torch
+        return CNNFeatures(source, layers=layers, downsample=downsample, threads=None)
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"STRCF cnn: {exc}") from exc
 
