@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from distill_helpers import TinyNet, write_images
-from fastcf.distill.cache import TeacherCache, weights_fingerprint
+from fastcf.distill.cache import (
+    TeacherCache,
+    fit_projection,
+    project_channels,
+    weights_fingerprint,
+)
 from fastcf.distill.pairs import PairConfig, PairSampler
 
 
@@ -37,9 +43,13 @@ def test_cache_contents_reuse_and_rebuild(tmp_path) -> None:
     # same key: reused
     c2 = TeacherCache(root, teacher, ("a", "b"), _sampler(folder), batch_size=2)
     assert not c2.rebuilt and c2.key == c1.key
-    # key changes: taps, seed, teacher weights, patch size
+    # a subset of the cached taps: reused; a tap the cache lacks: rebuilt with it
     c3 = TeacherCache(root, teacher, ("b",), _sampler(folder))
-    assert c3.rebuilt and c3.key != c1.key
+    assert not c3.rebuilt and c3.key == c1.key and set(c3.features) == {"b"}
+    TeacherCache(root, teacher, ("b",), _sampler(folder, seed=2))  # now only "b" is stored
+    c3b = TeacherCache(root, teacher, ("a",), _sampler(folder, seed=2), extra_taps=("b",))
+    assert c3b.rebuilt and c3b.meta["taps"] == ["a", "b"]
+    # key changes: seed, teacher weights, patch size
     c4 = TeacherCache(root, teacher, ("b",), _sampler(folder, seed=1))
     assert c4.rebuilt
     with torch.no_grad():
@@ -74,3 +84,64 @@ def test_same_data_by_another_path_reuses_the_cache(tmp_path, monkeypatch) -> No
     assert not again.rebuilt and again.key == first.key
     # built in a private folder and moved into place: nothing is left beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "imgs"]
+
+
+def test_cache_of_one_teacher_is_never_used_for_another(tmp_path) -> None:
+    folder = write_images(tmp_path / "imgs", 4)
+    root = tmp_path / "cache"
+    first, other = TinyNet(6, 8, seed=0), TinyNet(6, 8, seed=1)
+    a = TeacherCache(root, first, ("b",), _sampler(folder, n=3))
+    with pytest.raises(FileNotFoundError, match="no complete cache"):
+        TeacherCache(root, other, ("b",), _sampler(folder, n=3), build=False)
+    b = TeacherCache(root, other, ("b",), _sampler(folder, n=3))
+    assert b.rebuilt and b.key != a.key and b.meta["teacher_id"] != a.meta["teacher_id"]
+    p = _sampler(folder, n=3)[1]
+    x = torch.from_numpy(np.stack([p.template, p.search])).permute(0, 3, 1, 2).float()
+    with torch.no_grad():
+        ref = other(x)["b"].numpy()
+    np.testing.assert_allclose(b.features["b"][1].astype(np.float32), ref, rtol=2e-3, atol=2e-3)
+
+
+def test_fit_projection_is_the_top_eigenvectors() -> None:
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(6, 6)))[0]
+    m = basis @ np.diag([9.0, 5.0, 2.0, 0.5, 0.1, 0.01]) @ basis.T
+    p = fit_projection(m, 2)
+    assert p.shape == (2, 6) and p.dtype == np.float32
+    np.testing.assert_allclose(np.abs(p @ basis[:, :2]), np.eye(2), atol=1e-5)
+    assert all(row[np.abs(row).argmax()] > 0 for row in p)  # deterministic signs
+    f = rng.normal(size=(2, 6, 3, 4)).astype(np.float32)
+    np.testing.assert_allclose(
+        project_channels(f, p), np.einsum("kc,nchw->nkhw", p, f), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_pca_cache_stores_projected_taps_and_shares_the_projection(tmp_path) -> None:
+    folder = write_images(tmp_path / "imgs", 6)
+    teacher = TinyNet(6, 8, seed=0)
+    train = TeacherCache(
+        tmp_path / "train", teacher, ("a", "b"), _sampler(folder, n=4), pca_dims=7, pca_fit_pairs=3
+    )
+    # only "b" has more than 7 channels: projected to 7; "a" (6) is stored as it is
+    assert train.tap_shapes() == {"a": (6, 16, 16), "b": (7, 8, 8)}
+    assert set(train.projections) == {"b"} and train.projections["b"].shape == (7, 8)
+    assert 0.9 < train.meta["energy_kept"]["b"] <= 1.0
+    p = _sampler(folder, n=4)[2]
+    x = torch.from_numpy(np.stack([p.template, p.search])).permute(0, 3, 1, 2).float()
+    with torch.no_grad():
+        ref = project_channels(teacher(x)["b"].numpy(), train.projections["b"])
+    np.testing.assert_allclose(train.features["b"][2].astype(np.float32), ref, rtol=3e-3, atol=3e-3)
+    val = TeacherCache(
+        tmp_path / "val", teacher, ("b",), _sampler(folder, seed=5, n=2),
+        projections=train.projections,
+    )  # fmt: skip
+    np.testing.assert_array_equal(val.projections["b"], train.projections["b"])
+    again = TeacherCache(
+        tmp_path / "train", teacher, ("b",), _sampler(folder, n=4), pca_dims=7, pca_fit_pairs=3
+    )
+    assert not again.rebuilt
+    # another projection is another key
+    other = TeacherCache(
+        tmp_path / "train", teacher, ("b",), _sampler(folder, n=4), pca_dims=5, pca_fit_pairs=3
+    )
+    assert other.rebuilt and other.tap_shapes()["b"] == (5, 8, 8)

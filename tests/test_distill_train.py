@@ -67,6 +67,22 @@ def test_short_training_lowers_fidelity_and_tracking_losses(tmp_path) -> None:
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_training_on_a_projected_teacher_cache(tmp_path) -> None:
+    """PCA-compressed teacher taps: adapters target the principal coordinates, the
+    validation cache uses the training cache's projection, the fidelity loss falls."""
+    torch.set_num_threads(1)
+    cfg, train, val = _setup(tmp_path, epochs=3, teacher_pca_dims=12, pca_fit_pairs=8)
+    out = tmp_path / "run"
+    t = Trainer(TinyNet(4, 8, 1), TinyNet(16, 32, 0), cfg, train, val, out, progress=False,
+                log=lambda s: None)  # fmt: skip
+    h = t.run()
+    tc, vc = t._caches()
+    assert tc.tap_shapes()["b"][0] == 12 and tc.tap_shapes()["a"][0] == 12
+    assert all((tc.projections[k] == vc.projections[k]).all() for k in ("a", "b"))
+    first, last = h["epochs"][0], h["epochs"][-1]
+    assert last["val_fid_b"] < 0.9 * first["val_fid_b"]
+
+
 def test_resume_continues_exactly(tmp_path) -> None:
     torch.set_num_threads(1)
     cfg2, train, val = _setup(tmp_path, epochs=2, n=32)

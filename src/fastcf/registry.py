@@ -220,8 +220,15 @@ register(
     "eco-vgg16",
     "fastcf.trackers.eco.tracker:ECOTracker",
     "fastcf.trackers.eco.teacher_presets:eco_vgg16",
-    "ECO deep settings on the cached VGG16-HED teacher (conv2_2/2 + conv4_3) + fHOG, 5 scales",
+    "ECO deep settings on the cached ImageNet VGG16 teacher + fHOG, 5 scales",
     "Danelljan et al., CVPR 2017 (OTB_DEEP_settings.m); taps chosen in docs/networks.md",
+)
+register(
+    "eco-vgg16-hed",
+    "fastcf.trackers.eco.tracker:ECOTracker",
+    "fastcf.trackers.eco.teacher_presets:eco_vgg16_hed",
+    "ECO deep settings on the cached VGG16-HED teacher (conv2_2/2 + conv4_3) + fHOG, 5 scales",
+    "Danelljan et al., CVPR 2017 (OTB_DEEP_settings.m); the project's first teacher",
 )
 
 # STRCF (fastcf.trackers.strcf; parameters and deviations in docs/strcf.md)

@@ -2,7 +2,7 @@
 
 Example::
 
-    fastcf distill --teacher vgg16-hed --student vggm-64x \
+    fastcf distill --teacher vgg16 --student vggm-64x \
         --data images:../shared/data/train/images,video:../shared/data/train/sequences \
         --epochs 20 --out runs/vggm-64x
 
@@ -32,7 +32,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         description="Train a student CNN with a teacher-fidelity loss and a DCF tracking loss.",
     )
     p.add_argument(
-        "--teacher", default="vgg16-hed", help="vgg16-hed | PATH.mat | PATH.h5 | PATH.pt"
+        "--teacher",
+        default="vgg16",
+        help="vgg16 (ImageNet, default) | vgg16-hed | mobilenetv2 | PATH.mat | PATH.h5 | PATH.pt",
     )
     p.add_argument(
         "--student",
@@ -49,7 +51,30 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--val-pairs", type=int, default=200)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--patch-size", type=int, default=128)
+    p.add_argument("--patch-size", type=int, default=128, help="side of the pair patches, px")
+    p.add_argument(
+        "--context",
+        type=float,
+        default=4.0,
+        help="patch side / sqrt(target area) (the tracker's search area; ECO deep: 4.5)",
+    )
+    p.add_argument(
+        "--cache-max-size",
+        type=int,
+        default=32,
+        help="teacher maps larger than this many cells are average-pooled before caching",
+    )
+    p.add_argument(
+        "--teacher-pca",
+        type=int,
+        default=0,
+        metavar="K",
+        help="cache teacher taps with more than K channels as their top-K principal "
+        "coordinates (0: off)",
+    )
+    p.add_argument(
+        "--cache-extra-taps", help="more teacher taps to store in the cache (comma list)"
+    )
     p.add_argument("--student-taps", help="comma list (default: norm1,relu5 for VGG-M students)")
     p.add_argument("--teacher-taps", help="comma list, paired with --student-taps "
                    "(default: the teacher tap of nearest stride)")  # fmt: skip
@@ -61,7 +86,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--max-frame-gap", type=int, default=10)
     p.add_argument("--video-fraction", type=float, default=0.3)
     p.add_argument("--cache", help="teacher-feature cache folder (default OUT/cache)")
-    p.add_argument("--teacher-cache", help="where vgg16-hed is fetched/converted (FASTCF_CACHE)")
+    p.add_argument("--teacher-cache", help="where the teacher is fetched/converted (FASTCF_CACHE)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
@@ -92,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     alphas = tuple(float(a) for a in (_taps(args.alphas) or ()))
     pairs = PairConfig(
         patch_size=args.patch_size,
+        context=args.context,
         max_frame_gap=args.max_frame_gap,
         video_fraction=args.video_fraction,
     )
@@ -112,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         pairs=pairs,
+        cache_max_size=args.cache_max_size,
+        cache_extra_taps=_taps(args.cache_extra_taps) or (),
+        teacher_pca_dims=args.teacher_pca,
     )
     train = PairSampler(sources, cfg.n_train_pairs, config=pairs, seed=args.seed, split="train")
     val = PairSampler(sources, cfg.n_val_pairs, config=pairs, seed=args.seed, split="val")

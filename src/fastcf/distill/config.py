@@ -39,6 +39,11 @@ class TrainConfig:
     init: str = "random"  # "random" | "teacher" (channel selection, same topology only)
     fit_adapters: bool = True  # least-squares adapter start on the first training batches
     cache_max_size: int = 32  # teacher maps larger than this are average-pooled before caching
+    # more teacher taps to store in the cache (so that runs with other taps reuse it)
+    cache_extra_taps: tuple[str, ...] = ()
+    # store teacher taps with more channels as their top-k principal coordinates (0: off)
+    teacher_pca_dims: int = 0
+    pca_fit_pairs: int = 64  # training pairs the projection is fitted on
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     threads: int = 1  # torch CPU threads
     pairs: PairConfig = field(default_factory=PairConfig)
@@ -50,6 +55,9 @@ class TrainConfig:
         self.teacher_taps = tuple(self.teacher_taps)
         self.alphas = tuple(float(a) for a in self.alphas)
         self.tracking_taps = tuple(self.tracking_taps)
+        self.cache_extra_taps = tuple(self.cache_extra_taps)
+        if self.teacher_pca_dims < 0 or self.pca_fit_pairs < 1:
+            raise ConfigError("TrainConfig: teacher_pca_dims must be >= 0, pca_fit_pairs >= 1")
         if not self.student_taps:
             raise ConfigError("TrainConfig: student_taps is empty")
         if len(self.student_taps) != len(self.teacher_taps):

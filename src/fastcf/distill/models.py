@@ -17,15 +17,17 @@ from fastcf.errors import ConfigError
 
 
 def resolve_teacher(spec: str, cache: str | Path | None = None) -> tuple[nn.Module, str]:
-    """``vgg16-hed`` (fetched/converted by :mod:`fastcf.nets.teacher`), a MatConvNet
+    """A teacher name of :data:`fastcf.nets.teacher.TEACHERS` (``vgg16``, ``vgg16-hed``,
+    ``mobilenetv2``: fetched/converted by :mod:`fastcf.nets.teacher`), a MatConvNet
     ``.mat``, a HED ``.h5`` or a converted VGG16 ``.pt``. Returns ``(network, label)``."""
     from fastcf import nets
+    from fastcf.nets.teacher import TEACHERS
 
-    if spec == "vgg16-hed":
-        return nets.load_teacher(cache), "vgg16-hed"
+    if spec in TEACHERS:
+        return nets.load_teacher(cache, name=spec), spec
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise ConfigError(f"teacher {spec!r}: not 'vgg16-hed' and no such file")
+        raise ConfigError(f"teacher {spec!r}: not one of {', '.join(TEACHERS)} and no such file")
     if path.suffix == ".mat":
         return nets.load_matconvnet(path), f"matconvnet:{path.name}"
     if path.suffix == ".h5":

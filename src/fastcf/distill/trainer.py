@@ -194,16 +194,22 @@ class Trainer:
     def _caches(self) -> tuple[TeacherCache, TeacherCache]:
         cfg = self.config
         taps = tuple(dict.fromkeys(cfg.teacher_taps))
-        pooled = PooledTaps(self.teacher, taps, cfg.cache_max_size).to(self.device)
+        stored = tuple(dict.fromkeys([*taps, *cfg.cache_extra_taps]))
+        pooled = PooledTaps(self.teacher, stored, cfg.cache_max_size).to(self.device)
         tid = self._teacher_id or weights_fingerprint(self.teacher, self.teacher_label)
         tid = f"{tid}|max_size={cfg.cache_max_size}"
-        caches = []
+        caches: list[TeacherCache] = []
         for name, sampler in (("train", self.train_pairs), ("val", self.val_pairs)):
             folder = self.cache_dir / name
+            # the validation pairs use the training cache's channel projection
+            opts: dict[str, Any] = dict(
+                teacher_id=tid, extra_taps=cfg.cache_extra_taps, pca_dims=cfg.teacher_pca_dims,
+                pca_fit_pairs=cfg.pca_fit_pairs,
+                projections=caches[0].projections if caches and cfg.teacher_pca_dims else None,
+            )  # fmt: skip
             if self.env.world > 1 and not self.env.is_main:
                 torch.distributed.barrier()  # wait for rank 0 to build
-                caches.append(TeacherCache(folder, pooled, taps, sampler, teacher_id=tid,
-                                           build=False))  # fmt: skip
+                caches.append(TeacherCache(folder, pooled, taps, sampler, build=False, **opts))
                 continue
             bar = self._bar(len(sampler), f"teacher cache ({name})")
             last = [0]
@@ -215,7 +221,7 @@ class Trainer:
 
             t0 = time.perf_counter()
             cache = TeacherCache(
-                folder, pooled, taps, sampler, teacher_id=tid, device=self.device, progress=step
+                folder, pooled, taps, sampler, device=self.device, progress=step, **opts
             )
             if bar is not None:
                 bar.close()

@@ -1,4 +1,5 @@
-"""CNNs for features: the VGG16 teacher, VGG-M / slim-VGG16 students, weight importers.
+"""CNNs for features: the teachers (ImageNet VGG16, VGG16-HED, MobileNetV2), VGG-M /
+slim-VGG16 students, weight importers.
 
 Every network is a :class:`TapNetwork`: ``forward`` takes a float tensor
 ``(N, 3, H, W)`` of BGR 0..255 pixels (normalisation happens inside) and returns
@@ -8,6 +9,7 @@ every tap; ``truncated(taps)`` computes only up to the deepest requested one.
 
 from fastcf.nets.base import TapInfo, TapNetwork, load_checked
 from fastcf.nets.matconvnet import load_matconvnet
+from fastcf.nets.mobilenet import build_mobilenet_v2
 from fastcf.nets.shipped import load_shipped_student, shipped_student_paths
 from fastcf.nets.stats import count_macs, count_params
 from fastcf.nets.students import (
@@ -18,10 +20,13 @@ from fastcf.nets.students import (
     student_names,
     vggm_from_matconvnet,
 )
-from fastcf.nets.teacher import cache_dir, fetch_teacher, load_teacher
+from fastcf.nets.teacher import DEFAULT_TEACHER, TEACHERS, cache_dir, fetch_teacher, load_teacher
 from fastcf.nets.vgg16 import build_vgg16, vgg16_from_hed, vgg16_from_torchvision
 
 __all__ = [
+    "DEFAULT_TEACHER",
+    "TEACHERS",
+    "build_mobilenet_v2",
     "TapInfo",
     "TapNetwork",
     "build_student",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastcf.nets.base import TapKey, TapNetwork
-from fastcf.nets.layers import Conv, geom_of
+from fastcf.nets.layers import geom_of
 
 
 def count_params(net: TapNetwork, upto: TapKey | None = None) -> int:
@@ -20,8 +20,9 @@ def count_params(net: TapNetwork, upto: TapKey | None = None) -> int:
 def count_macs(net: TapNetwork, size: tuple[int, int], upto: TapKey | None = None) -> int:
     """Multiply-accumulates of the convolutions for one ``(H, W)`` input, counted analytically.
 
-    ``H_out * W_out * C_out * (C_in / groups * kh * kw)`` per convolution; ReLU, LRN,
-    pooling and the input normalisation are not counted (they are < 1% for these nets).
+    ``H_out * W_out * C_out * macs_per_output`` per layer (``C_in / groups * kh * kw`` for a
+    convolution; a composite layer such as an inverted residual block declares its own);
+    ReLU, LRN, pooling and the input normalisation are not counted (< 1% for these nets).
     """
     h, w = size
     stop = net.resolve(upto) if upto is not None else net.layer_names[-1]
@@ -31,8 +32,8 @@ def count_macs(net: TapNetwork, size: tuple[int, int], upto: TapKey | None = Non
         h, w = g.out_size(h, w)
         if h < 1 or w < 1:
             raise ValueError(f"input {size} is too small for layer {lname!r}")
-        if isinstance(module, Conv):
-            total += h * w * module.conv.out_channels * g.macs_per_output
+        if g.macs_per_output and g.out_channels:
+            total += h * w * g.out_channels * g.macs_per_output
         if lname == stop:
             break
     return total

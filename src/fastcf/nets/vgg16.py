@@ -14,6 +14,10 @@ Importers:
 * :func:`torchvision_state_dict` maps ``features.{0,2,5,...,28}`` of a torchvision
   ``vgg16`` state dict; such a network expects RGB / 255 normalised by ImageNet
   mean/std, which :func:`vgg16_from_torchvision` sets up in its input normalisation.
+* :func:`onnx_vgg16_state_dict` reads the 13 ``Conv`` nodes, in graph order, of an ONNX
+  graph built on the Keras ``VGG16(weights="imagenet")`` trunk (weights OIHW, input
+  channels BGR, input minus the Caffe mean: the same normalisation as HED). Only the
+  ``onnx`` package is used (``onnx.numpy_helper.to_array``), not a runtime.
 """
 
 from __future__ import annotations
@@ -119,6 +123,73 @@ def hed_h5_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+# --- ONNX (Keras VGG16 exported with tf2onnx) -------------------------------------------
+def onnx_vgg16_state_dict(
+    path: str | Path, widths: Sequence[Sequence[int]] = VGG16_WIDTHS
+) -> dict[str, torch.Tensor]:
+    """The first 13 ``Conv`` nodes (graph order) of an ONNX file as a VGG16 state dict.
+
+    Each node must be a 3x3 convolution, stride 1, padding 1, with an OIHW weight
+    initializer of the expected shape (``widths``: the conv widths per block, VGG16's by
+    default) and a bias; anything else is a :class:`WeightsError` naming the node.
+    """
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        raise WeightsError(
+            "reading an ONNX teacher needs the `onnx` package: pip install onnx"
+        ) from None
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: ONNX file not found")
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # protobuf raises several types for corrupt files
+        raise WeightsError(
+            f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})"
+        ) from None
+    inits = {i.name: i for i in model.graph.initializer}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    names = conv_names(widths)
+    if len(convs) < len(names):
+        raise WeightsError(f"{path}: {len(convs)} Conv nodes, a VGG16 trunk needs {len(names)}")
+    expected = _expected_shapes(widths)
+    state: dict[str, torch.Tensor] = {}
+    for lname, node in zip(names, convs, strict=False):
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        geometry = (
+            list(attrs.get("strides", [1, 1])),
+            list(attrs.get("pads", [0, 0, 0, 0])),
+            list(attrs.get("dilations", [1, 1])),
+            int(attrs.get("group", 1)),
+        )
+        if geometry != ([1, 1], [1, 1, 1, 1], [1, 1], 1):
+            raise WeightsError(
+                f"{path}: Conv node {node.name!r} ({lname}) is not a 3x3/1 convolution with "
+                f"padding 1 (strides, pads, dilations, group = {geometry})"
+            )
+        if len(node.input) < 3 or node.input[1] not in inits or node.input[2] not in inits:
+            raise WeightsError(
+                f"{path}: Conv node {node.name!r} ({lname}) has no weight and bias initializers"
+            )
+        weight = numpy_helper.to_array(inits[node.input[1]])
+        bias = numpy_helper.to_array(inits[node.input[2]])
+        wshape, bshape = expected[lname]
+        if weight.shape != wshape or bias.shape != bshape:
+            raise WeightsError(
+                f"{path}: Conv node {node.name!r} ({lname}): expected weight {wshape} and "
+                f"bias {bshape} (OIHW), found {weight.shape} and {bias.shape}"
+            )
+        state[f"layers.{lname}.conv.weight"] = torch.from_numpy(
+            np.array(weight, dtype=np.float32, copy=True)
+        )
+        state[f"layers.{lname}.conv.bias"] = torch.from_numpy(
+            np.array(bias, dtype=np.float32, copy=True)
+        )
+    return state
+
+
 def _read(f: object, key: str, path: Path, lname: str) -> np.ndarray:
     try:
         ds = f[key]  # type: ignore[index]
@@ -129,11 +200,13 @@ def _read(f: object, key: str, path: Path, lname: str) -> np.ndarray:
         raise WeightsError(f"{path}: layer {lname!r}: cannot read {key!r} ({exc})") from None
 
 
-def _expected_shapes() -> dict[str, tuple[tuple[int, int, int, int], tuple[int]]]:
+def _expected_shapes(
+    widths: Sequence[Sequence[int]] = VGG16_WIDTHS,
+) -> dict[str, tuple[tuple[int, int, int, int], tuple[int]]]:
     out = {}
     cin = 3
-    names = iter(conv_names())
-    for blk in VGG16_WIDTHS:
+    names = iter(conv_names(widths))
+    for blk in widths:
         for cout in blk:
             out[next(names)] = ((cout, cin, 3, 3), (cout,))
             cin = cout
@@ -148,11 +221,14 @@ def vgg16_from_hed(path: str | Path) -> TapNetwork:
     return net.eval()
 
 
-def vgg16_from_state_dict(path: str | Path, name: str = "vgg16-hed") -> TapNetwork:
-    """VGG16 from a converted ``.pt`` state dict written by :mod:`fastcf.nets.teacher`."""
+def vgg16_from_state_dict(
+    path: str | Path, name: str = "vgg16-hed", widths: Sequence[Sequence[int]] = VGG16_WIDTHS
+) -> TapNetwork:
+    """VGG16 from a converted ``.pt`` state dict written by :mod:`fastcf.nets.teacher`
+    (Caffe normalisation: BGR minus the Caffe mean, as HED and Keras' ImageNet VGG16)."""
     path = Path(path)
     state = _torch_load(path)
-    net = build_vgg16(name=name)
+    net = build_vgg16(widths, name=name)
     _load_convs(net, state, path)
     return net.eval()
 

