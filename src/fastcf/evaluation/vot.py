@@ -39,9 +39,11 @@ and the conventions of the VOT toolkit (``vot-toolkit`` 0.9, read for reference)
   sequence (a *completed* segment). ``Φ_N`` of a segment is the mean overlap of its
   frames ``1 .. N`` (frame 0 is the initialisation, left out); a failed segment continues
   with overlap 0 after its end, a completed one has no ``Φ_N`` past its length. The EAO
-  curve at ``N`` averages ``Φ_N`` over the segments that have it, and the EAO score
-  averages the curve over ``N = low .. high`` (inclusive). Unknown ground truth frames
-  are left out of ``Φ_N``'s mean.
+  curve at ``N`` averages ``Φ_N`` over the segments that have it, for ``N`` up to one
+  less than the longest segment's frame count (where the toolkit's curve ends), and the
+  EAO score averages the curve over ``N = low .. high`` (inclusive), or over the part of
+  that interval the curve covers. Unknown ground truth frames are left out of ``Φ_N``'s
+  mean.
 * **EAO interval** (:func:`eao_interval`): VOT's sequence-length interval: around the
   mode of a Gaussian kernel density estimate of the sequence lengths, the shortest range
   of lengths holding half of the density's mass.
@@ -360,10 +362,12 @@ def segments(run: VOTRun, overlaps: npt.ArrayLike) -> list[Segment]:
 
 def eao_curve(all_segments: Sequence[Segment], max_length: int | None = None) -> npt.NDArray:
     """``curve[N]`` = expected average overlap of segments of length ``N`` (``N >= 1``;
-    ``curve[0]`` is NaN). Computed up to ``max_length`` (default: the longest segment);
-    NaN where no segment qualifies."""
+    ``curve[0]`` is NaN), for ``N`` up to ``max_length``. The default, one less than the
+    longest segment's frame count, is where the VOT toolkit's curve ends; a larger
+    ``max_length`` extends it with the failed segments alone. NaN where no segment
+    qualifies."""
     longest = max((len(s.overlaps) for s in all_segments), default=0)
-    top = max(longest, 1) if max_length is None else int(max_length)
+    top = max(longest - 1, 1) if max_length is None else int(max_length)
     if not all_segments:
         return np.full(top + 1, np.nan)
     num = np.zeros(top + 1)
@@ -394,7 +398,8 @@ def eao_curve(all_segments: Sequence[Segment], max_length: int | None = None) ->
 
 
 def eao_score(curve: npt.ArrayLike, low: int, high: int) -> float:
-    """Mean of ``curve[low .. high]`` (inclusive), NaN entries left out."""
+    """Mean of ``curve[low .. high]`` (inclusive), over the part the curve covers (as the
+    VOT toolkit does when the interval reaches past its curve), NaN entries left out."""
     c = np.asarray(curve, dtype=np.float64)
     if not 1 <= low <= high:
         raise ConfigError(f"EAO interval must satisfy 1 <= low <= high, got [{low}, {high}]")
@@ -483,8 +488,7 @@ def score_runs(
     accuracy = float(np.dot(weights, [s.accuracy for s in per]) / total) if total else math.nan
     robustness = float(np.dot(weights, [s.failures for s in per]) / total) if total else math.nan
     low, high = interval
-    longest = max((len(seg.overlaps) for seg in all_segments), default=1)
-    curve = eao_curve(all_segments, max_length=max(high, longest))
+    curve = eao_curve(all_segments)
     return VOTScores(
         tracker=tracker,
         sequences=per,
