@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     own = score_vot(own_root / vot_data.name, vot_data, "vot-supervised", interval=ws.interval)
     # fastcf's measures on the toolkit's own trajectories
     on_tk = score_vot(
-        toolkit_results(root), vot_data, EXPERIMENT, trackers=list(ws.trackers), interval=ws.interval
+        toolkit_results(root),
+        vot_data,
+        EXPERIMENT,
+        trackers=list(ws.trackers),
+        interval=ws.interval,
     )
 
     rows: list[dict[str, Any]] = []
@@ -133,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         per_seq = []
         for q in f.sequences:
             tf = failure_frames(toolkit_trajectory(root, tid, q.sequence))
-            ff = failure_frames(trajectory_path(own_root / vot_data.name, name, "vot-supervised", q.sequence))
+            ff = failure_frames(
+                trajectory_path(own_root / vot_data.name, name, "vot-supervised", q.sequence)
+            )
             ts = t["sequences"][q.sequence]
             per_seq.append(
                 {
@@ -154,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
                     abs(ts["accuracy"] - q.accuracy) <= TOLERANCE,
                 )
             )
-        checks.append((f"{name}: accuracy within {TOLERANCE}", abs(t["accuracy"] - f.accuracy) <= TOLERANCE))
+        checks.append(
+            (f"{name}: accuracy within {TOLERANCE}", abs(t["accuracy"] - f.accuracy) <= TOLERANCE)
+        )
         checks.append((f"{name}: EAO within {TOLERANCE}", abs(t["eao"] - f.eao) <= TOLERANCE))
         rows.append(
             {
@@ -239,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {v['failures']} | {fmt(v['eao'])} |"
             )
     md += ["", "Per sequence (toolkit / fastcf):", ""]
-    md += ["| tracker | sequence | accuracy | failures | failure frames (0-based) |", "|---|---|---|---|---|"]
+    md += [
+        "| tracker | sequence | accuracy | failures | failure frames (0-based) |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         for q in r["sequences"]:
             same = "same" if q["toolkit_failure_frames"] == q["fastcf_failure_frames"] else "DIFFER"

@@ -10,11 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import require
-from synthetic import moving_object_clip
 
 import fastcf
+from conftest import require
 from fastcf.cli.main import main
+from synthetic import moving_object_clip
 
 SRC = str(Path(fastcf.__file__).resolve().parents[1])
 

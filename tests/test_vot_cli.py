@@ -8,13 +8,13 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest import shared_path
-from synthetic import moving_object_clip
 
+from conftest import shared_path
 from fastcf.cli.main import main
 from fastcf.datasets import open_dataset
 from fastcf.errors import ConfigError
 from fastcf.evaluation.vot_toolkit import build_workspace
+from synthetic import moving_object_clip
 
 
 @pytest.fixture
@@ -64,11 +64,21 @@ def test_eval_and_report_vot_protocols(vot_root, capsys):
 
 def test_bad_protocol_options_are_one_line_errors(vot_root, capsys):
     spec = f"vot:{vot_root / 'data'}"
-    assert main(["eval", spec, "--trackers", "eco-hc", "--protocol", "vot-realtime"] + [
-        "--fps", "0", "--results", str(vot_root / "r")]) == 2
+    assert (
+        main(
+            ["eval", spec, "--trackers", "eco-hc", "--protocol", "vot-realtime"]
+            + ["--fps", "0", "--results", str(vot_root / "r")]
+        )
+        == 2
+    )
     assert "fps must be a number > 0" in capsys.readouterr().err
-    assert main(["report", "--dataset", spec, "--results", str(vot_root / "r")] + [
-        "--protocol", "vot-supervised", "--eao-interval", "9"]) == 2
+    assert (
+        main(
+            ["report", "--dataset", spec, "--results", str(vot_root / "r")]
+            + ["--protocol", "vot-supervised", "--eao-interval", "9"]
+        )
+        == 2
+    )
     assert "--eao-interval" in capsys.readouterr().err
 
 

@@ -30,9 +30,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default=None,
         help="threads the tracker computes on (its config's `threads`; default: the preset's, 1)",
     )
-    p.add_argument(
-        "--log", default=None, metavar="FILE", help="write the TraX message log to FILE"
-    )
+    p.add_argument("--log", default=None, metavar="FILE", help="write the TraX message log to FILE")
     return p
 
 

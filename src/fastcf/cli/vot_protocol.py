@@ -146,7 +146,9 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"{'tracker':<{width}}    EAO    Acc   Rob  failures")
     for s in sorted(report.scores, key=lambda s: -(s.eao if math.isfinite(s.eao) else -1)):
         eao = f"{s.eao:.3f}" if math.isfinite(s.eao) else "  n/a"
-        print(f"{s.tracker:<{width}}  {eao}  {s.accuracy:.3f}  {s.robustness:4.2f}  {s.failures:8d}")
+        print(
+            f"{s.tracker:<{width}}  {eao}  {s.accuracy:.3f}  {s.robustness:4.2f}  {s.failures:8d}"
+        )
     for name, seqs in report.failed.items():
         print(f"{name}: no result for {', '.join(seqs)} (left out)")
     print(f"written: {out}/report.md, report.json, eao_curve.png")

@@ -184,8 +184,8 @@ def vot_overlaps(
         raise ValueError(f"{len(a)} boxes but {len(b)} ground-truth rows")
     width = None if image_size is None else float(image_size[0])
     height = None if image_size is None else float(image_size[1])
-    a_nan = np.isnan(a).any(axis=1)
-    b_nan = np.isnan(b).any(axis=1)
+    a_nan = np.asarray(np.isnan(a).any(axis=1), dtype=bool)
+    b_nan = np.asarray(np.isnan(b).any(axis=1), dtype=bool)
     a = np.where(a_nan[:, None], 0.0, a)
     b = np.where(b_nan[:, None], 0.0, b)
     ax0, ax1 = _pixel_span(a[:, 0], a[:, 2], width)
@@ -236,7 +236,7 @@ def run_supervised(
     gt = np.asarray(ground_truth, dtype=np.float64).reshape(-1, 4)
     n = len(gt)
     run = VOTRun.empty(n)
-    known = ~np.isnan(gt).any(axis=1)
+    known = np.asarray(~np.isnan(gt).any(axis=1), dtype=bool)
     next_init = 0  # the frame of the next (re-)initialisation; -1 while tracking
     size: tuple[int, int] | None = None
     interval = realtime.interval if realtime else 0.0

@@ -256,9 +256,7 @@ def score_vot(
             run = read_run(path, seq.ground_truth)
             rows.append((seq.name, run, seq.ground_truth, sizes[seq.name]))
         scores.append(score_runs(name, rows, interval, burnin))
-    return VOTReport(
-        dataset.name, experiment, [s.name for s in seqs], interval, scores, failed
-    )
+    return VOTReport(dataset.name, experiment, [s.name for s in seqs], interval, scores, failed)
 
 
 # --- writing -------------------------------------------------------------------------

@@ -12,10 +12,10 @@ processes (:mod:`fastcf.io.trax`, ``fastcf trax``). This module
   no dataset URL, so the toolkit downloads nothing. The experiment is the toolkit's own,
   through a single-object runtime adapter (:mod:`fastcf.evaluation.vot_toolkit_adapter`,
   copied into the workspace) that works around a 0.9.0 bug: its supervised experiment
-  and its TraX runtime disagree on one object versus a list of objects; ``trackers.ini`` entries that start
-  ``python -m fastcf.cli.main trax --tracker NAME``; ``config.yaml``. A sequence with
-  unknown (NaN) ground truth is cut before its first unknown frame: the toolkit would
-  count such a frame as a failure;
+  and its TraX runtime disagree on one object versus a list of objects; ``trackers.ini``
+  entries that start ``python -m fastcf.cli.main trax --tracker NAME``; ``config.yaml``.
+  A sequence with unknown (NaN) ground truth is cut before its first unknown frame: the
+  toolkit would count such a frame as a failure;
 * finds or installs the toolkit (:func:`find_toolkit`, :func:`install_toolkit`) in its
   **own virtual environment** under ``$FASTCF_CACHE`` (``~/.cache/fastcf``):
   ``vot-toolkit`` requires ``opencv-python``, whose ``cv2`` would overwrite the
