@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from fastcf.cli.common import add_set_option, parse_overrides
@@ -54,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
         factory,
         name=f"fastcf {args.tracker}",
         description=entry(args.tracker).summary if known else "",
-        log=args.log or False,
+        log=str(Path(args.log).resolve()) if args.log else False,
     )
     return 0
