@@ -7,6 +7,8 @@ import sys
 from typing import Any
 
 from fastcf.cli.common import add_set_option, load_dataset, parse_overrides, split_list
+from fastcf.cli.vot_protocol import add_protocol_options
+from fastcf.cli.vot_protocol import run_eval as run_vot_eval
 from fastcf.errors import ConfigError
 
 
@@ -31,10 +33,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     add_set_option(p)
     p.add_argument("--tag", default="", help="write results to <tracker>_<tag> folders")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_protocol_options(p)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "protocol", "ope") != "ope":
+        return run_vot_eval(args)
     from fastcf.evaluation.runner import run_experiment
 
     trackers = split_list(args.trackers, "trackers") or []

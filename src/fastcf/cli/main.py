@@ -24,6 +24,7 @@ COMMANDS = {
     "trackers": "trackers_cmd",
     "teacher": "teacher_cmd",
     "distill": "distill_cmd",
+    "trax": "trax_cmd",
 }
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fastcf.cli.common import load_dataset, split_list
+from fastcf.cli.vot_protocol import add_protocol_options
+from fastcf.cli.vot_protocol import run_report as run_vot_report
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -32,6 +34,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--sequences", default=None, help="comma-separated subset of sequences")
     p.add_argument("--out", default="reports", help="output root (default: reports)")
+    add_protocol_options(p, report=True)
     return p
 
 
@@ -40,6 +43,8 @@ def _fmt(v: float, digits: int = 3) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "protocol", "ope") != "ope":
+        return run_vot_report(args)
     from fastcf.evaluation.report import build_report
 
     dataset = load_dataset(args.dataset)
