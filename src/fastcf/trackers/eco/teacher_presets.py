@@ -52,6 +52,22 @@ class VGG16Teacher:
     def loaded(self) -> bool:
         return self._net is not None
 
+    @property
+    def weights_path(self) -> Path:
+        """The cached teacher file this handle reads (it may not exist yet)."""
+        from fastcf.nets.teacher import teacher_paths
+
+        return teacher_paths(self.cache).pt
+
+    def missing_resources(self) -> list[str]:
+        """``[description]`` when the teacher is not in the cache (nothing is loaded)."""
+        if self._net is not None or self.weights_path.is_file():
+            return []
+        return [
+            f"the VGG16 teacher in the fastcf cache ({self.weights_path}): run "
+            "`fastcf teacher fetch` once, or set FASTCF_CACHE to a cache that has it"
+        ]
+
     def load(self) -> Any:
         """The full teacher ``TapNetwork`` (read from the cache once, then kept)."""
         if self._net is not None:
