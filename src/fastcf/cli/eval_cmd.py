@@ -83,8 +83,8 @@ def print_summary(summary: Any) -> None:
 def print_failures(summary: Any) -> None:
     print(f"fastcf eval: {len(summary.failed)} sequence(s) failed:", file=sys.stderr)
     for o in summary.failed:
-        frame = "?" if o.error_frame is None else o.error_frame
-        print(f"  {o.tracker} / {o.sequence} at frame {frame}: {o.error}", file=sys.stderr)
+        where = "" if o.error_frame is None else f" at frame {o.error_frame}"
+        print(f"  {o.tracker} / {o.sequence}{where}: {o.error}", file=sys.stderr)
     print(f"  details in {summary.results_dir}/<tracker>/errors/<sequence>.txt", file=sys.stderr)
 
 

@@ -119,16 +119,29 @@ def dataset_name(path: str | Path) -> str:
 
 def read_each(
     jobs: Iterable[tuple[str, Callable[[], Sequence | list[Sequence]]]],
+    broken: dict[str, str] | None = None,
 ) -> tuple[list[Sequence], dict[str, str]]:
     """Run one reader job per sequence; a job that raises a fastcf error (or an ``OSError``)
-    puts its name and message into ``broken`` and the others go on."""
+    puts its name and message into ``broken`` and the others go on.
+
+    When no sequence can be read at all, nothing could run: the error is raised (the
+    original exception when a single sequence was asked for, else a :class:`DatasetError`
+    listing every reason). ``broken`` may hold failures found before (they count too).
+    """
     seqs: list[Sequence] = []
-    broken: dict[str, str] = {}
+    failed = dict(broken or {})
+    errors: list[BaseException] = []
     for name, job in jobs:
         try:
             out = job()
         except (FastCFError, OSError) as exc:
-            broken[name] = str(exc) or type(exc).__name__
+            failed[name] = str(exc) or type(exc).__name__
+            errors.append(exc)
             continue
         seqs.extend(out if isinstance(out, list) else [out])
-    return seqs, broken
+    if not seqs and failed:
+        if len(failed) == 1 and len(errors) == 1:
+            raise errors[0]
+        reasons = "; ".join(f"{n}: {r}" for n, r in failed.items())
+        raise DatasetError(f"no sequence could be read ({reasons})")
+    return seqs, failed

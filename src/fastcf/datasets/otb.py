@@ -279,10 +279,10 @@ def read_otb(
         if unknown:
             raise DatasetError(f"{base}: OTB sequence(s) not found: {', '.join(unknown)}")
         targets, broken = chosen, chosen_broken
-    seqs, unreadable = read_each(
+    jobs = [
         (t.name, functools.partial(_read_target, t, root_for_att, special_cases)) for t in targets
-    )
-    broken.update(unreadable)
+    ]
+    seqs, broken = read_each(jobs, broken)
     names = {a for s in seqs for a in s.attributes}
     return Dataset(
         name=dataset_name(base),
