@@ -38,7 +38,8 @@ def test_tc128_frame_range(tmp_path: Path) -> None:
     _tc_seq(tmp_path, "Ball_ce1", 1, 4, 4)
     (tmp_path / "Ball_ce1" / "Ball_ce1_att.txt").write_text("FM, MB\n")
     ds = open_dataset(f"tc128:{tmp_path}")
-    assert ds.layout == "TC-128" and ds.name == tmp_path.name and ds.names() == ["Airport_ce", "Ball_ce1"]
+    assert ds.layout == "TC-128" and ds.name == tmp_path.name
+    assert ds.names() == ["Airport_ce", "Ball_ce1"]
     seq = ds["Airport_ce"]
     assert len(seq) == 5 and seq.offset == 1.0
     np.testing.assert_array_equal(seq.ground_truth, boxes(5) - SHIFT)
@@ -329,7 +330,8 @@ def test_lasot_absent_and_subset(tmp_path: Path) -> None:
     _lasot_seq(root, "bird-2", 3)
     _lasot_seq(root, "cat-7", 2)
     ds = open_dataset(f"lasot:{root}")
-    assert ds.layout == "LaSOT" and ds.name == "LaSOT" and ds.names() == ["airplane-1", "bird-2", "cat-7"]
+    assert ds.layout == "LaSOT" and ds.name == "LaSOT"
+    assert ds.names() == ["airplane-1", "bird-2", "cat-7"]
     a = ds["airplane-1"]
     assert a.offset == 1.0 and a.init_box == (0.0, 1.0, 3.0, 4.0)
     assert a.absent is not None and a.absent.tolist() == [False, True, True, False]

@@ -224,7 +224,8 @@ def test_video_and_folder_specs_have_no_ground_truth(tmp_path: Path, capsys) -> 
     data = json.loads((tmp_path / "o" / "img" / "report.json").read_text())
     t = data["trackers"]["test-fake"]
     assert t["overall"]["auc"] is None and t["overall"]["precision_20"] is None
-    assert t["sequences"]["img"]["status"] == "no ground truth" and "auc" not in t["sequences"]["img"]
+    seq = t["sequences"]["img"]
+    assert seq["status"] == "no ground truth" and "auc" not in seq
     assert t["overall"]["speed"]["throughput_fps"] > 0  # speed is still reported
     assert data["no_ground_truth"] == ["img"]
     assert not (tmp_path / "o" / "img" / "success.png").exists()  # no accuracy plot
