@@ -56,7 +56,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("source", nargs="?", help="video file, folder of images, or camera index")
     p.add_argument("--demo", action="store_true", help="track the embedded demo clip")
-    p.add_argument("--box", nargs="+", metavar="X,Y,W,H", help=BOX_HELP)
+    p.add_argument("--box", nargs="+", metavar="BOX", help=BOX_HELP)
     p.add_argument("--select", action="store_true", help="select the box with the mouse")
     p.add_argument(
         "--tracker", default=DEFAULT_TRACKER, help=f"tracker name (default {DEFAULT_TRACKER})"

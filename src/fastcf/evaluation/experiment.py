@@ -19,6 +19,7 @@ work); :meth:`Experiment.report` is :func:`fastcf.evaluation.report.build_report
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,10 @@ class Experiment:
     ) -> None:
         if isinstance(dataset, Dataset):
             ds = dataset.subset(sequences) if sequences is not None else dataset
-            if name is not None:
+            if name is not None:  # a renamed copy: the caller's dataset is left as it is
                 from fastcf.datasets.spec import check_name
 
-                ds.name = check_name(name)
+                ds = dataclasses.replace(ds, name=check_name(name))
         else:
             from fastcf.datasets import open_dataset
 
