@@ -16,8 +16,8 @@ import numpy as np
 from fastcf.api import Box, Frame, TrackResult
 from fastcf.datasets.base import Dataset, Sequence
 from fastcf.io.frames import ImageFiles
-from fastcf.registry import available, register
-from fastcf.trackers.base import BaseTracker
+from fastcf.registry import alias, available, register
+from fastcf.trackers.base import BaseTracker, TrackerSettings
 
 
 def make_sequence(
@@ -52,6 +52,7 @@ def make_dataset(root: Path, names: tuple[str, ...] = ("A", "B"), frames: int = 
 # --- fake trackers --------------------------------------------------------------------
 
 CALLS: list[str] = []  # "init:<frame shape>" per init, in this process
+INTERRUPT_WIDTH: list[int] = []  # Ctrl-C (KeyboardInterrupt) on frame 2 of frames this wide
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class FakeTracker(BaseTracker):
 
     def _update(self, frame: Frame) -> TrackResult:
         cfg: FakeConfig = self.config
+        if self.frame_index == 2 and frame.shape[1] in INTERRUPT_WIDTH:
+            raise KeyboardInterrupt
         if self.frame_index == cfg.fail_at and cfg.fail_when_width in (-1, frame.shape[1]):
             raise RuntimeError(f"synthetic failure at frame {self.frame_index}")
         x, y, w, h = self._box
@@ -84,6 +87,69 @@ def fake_config() -> FakeConfig:
 def register_fakes() -> None:
     if "test-fake" not in available():
         register("test-fake", FakeTracker, fake_config, "fake tracker for runner tests")
+    if "test-fake-b" not in available():
+        alias("test-fake-b", "test-fake")
+
+
+@dataclass(frozen=True)
+class ThreadsConfig(TrackerSettings):
+    """A config with the ``threads`` field of every fastcf tracker."""
+
+    step: float = 1.0
+
+
+def threads_config() -> ThreadsConfig:
+    return ThreadsConfig()
+
+
+class ThreadsProbe(BaseTracker):
+    """score = 1000 * OpenCV threads inside update + OMP_NUM_THREADS of the process."""
+
+    def _init(self, frame: Frame, box: Box) -> None:
+        self._box = box
+
+    def _update(self, frame: Frame) -> TrackResult:
+        omp = os.environ.get("OMP_NUM_THREADS", "0")
+        score = 1000.0 * cv2.getNumThreads() + float(omp if omp.isdigit() else -1)
+        return TrackResult(True, self._box, score)
+
+
+def register_threads_probe() -> None:
+    if "test-threads" not in available():
+        register("test-threads", ThreadsProbe, threads_config, "reports its thread counts")
+
+
+def write_otb_sequence(
+    root: Path,
+    name: str,
+    frames: int = 6,
+    size: tuple[int, int] = (64, 48),
+    gt_rows: int | None = None,
+    nan_rows: tuple[int, ...] = (),
+    x0: int = 10,
+) -> Path:
+    """An OTB-layout sequence folder: ``img/0001.jpg ...`` and ``groundtruth_rect.txt``
+    (1-based) with ``gt_rows`` rows (default one per frame), NaN on ``nan_rows``."""
+    folder = root / name
+    img = folder / "img"
+    img.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    rng = np.random.default_rng(len(name) + frames)
+    background = rng.integers(0, 60, size=(height, width, 3), dtype=np.uint8)
+    patch = rng.integers(120, 255, size=(14, 14, 3), dtype=np.uint8)
+    rows = []
+    for i in range(frames):
+        image = background.copy()
+        x, y = x0 + 2 * i, 12
+        image[y : y + 14, x : x + 14] = patch
+        cv2.imwrite(str(img / f"{i + 1:04d}.jpg"), image)
+        rows.append(f"{x + 1},{y + 1},14,14")
+    n = frames if gt_rows is None else gt_rows
+    rows = (rows + [rows[-1]] * n)[:n]
+    for r in nan_rows:
+        rows[r] = "NaN,NaN,NaN,NaN"
+    (folder / "groundtruth_rect.txt").write_text("\n".join(rows) + "\n")
+    return folder
 
 
 class ProbeTracker(BaseTracker):

@@ -14,7 +14,7 @@ import runner_fixtures as fx
 from fastcf.cli.main import main
 from fastcf.datasets.base import Dataset
 from fastcf.errors import ConfigError
-from fastcf.evaluation.bench import benchmark, cpu_model, latency_stats, save, to_markdown
+from fastcf.evaluation.bench import benchmark, cpu_model, save, to_markdown
 from fastcf.evaluation.threads import (
     THREAD_ENV_VARS,
     check_single_thread,
@@ -26,16 +26,6 @@ from fastcf.evaluation.threads import (
 @pytest.fixture(autouse=True)
 def _fakes() -> None:
     fx.register_fakes()
-
-
-def test_latency_stats_hand_computed() -> None:
-    s = latency_stats([0.001, 0.002, 0.003, 0.004])
-    assert s["p50"] == pytest.approx(2.5) and s["max"] == pytest.approx(4.0)
-    assert s["mean"] == pytest.approx(2.5) and s["fps_median"] == pytest.approx(400.0)
-    # numpy's linear interpolation: p95 of 1..4 ms = 3 + 0.85 = 3.85 ms
-    assert s["p95"] == pytest.approx(3.85)
-    assert s["fps_mean"] == pytest.approx(400.0)
-    assert np.isnan(latency_stats([])["p50"])
 
 
 def test_fresh_process_output_keys_and_threads(tmp_path: Path) -> None:
@@ -58,12 +48,16 @@ def test_fresh_process_output_keys_and_threads(tmp_path: Path) -> None:
         assert set(res["sequences"]) == {"A", "B"}
         for row in res["sequences"].values():
             assert row["frames"] == 5 and row["updates"] == 4 and row["init_ms"] > 0
-            assert set(row["latency_ms"]) == {"p50", "p95", "max", "mean"}
-            assert row["fps_median"] == pytest.approx(1000 / row["latency_ms"]["p50"])
-            assert row["latency_ms"]["p50"] <= row["latency_ms"]["p95"] <= row["latency_ms"]["max"]
+            assert set(row["latency_ms"]) == {"median", "p95", "max"}
+            # throughput: frames / tracking time, the init frame and its time included
+            assert row["throughput_fps"] == pytest.approx(5 / row["tracking_seconds"])
+            lat = row["latency_ms"]
+            assert lat["median"] <= lat["p95"] <= lat["max"]
         o = res["overall"]
-        assert o["updates"] == 8 and o["sequences"] == 2
-        assert o["fps_median"] > 0 and o["fps_median_of_sequences"] > 0
+        assert o["frames"] == 10 and o["sequences"] == 2
+        seq_fps = [r["throughput_fps"] for r in res["sequences"].values()]
+        assert o["throughput_fps"] == pytest.approx(np.mean(seq_fps), rel=1e-12)
+        assert o["throughput_fps_pooled"] > 0 and o["init_ms_median"] > 0
     assert out["decode"]["A"]["frames"] == 5 and out["decode"]["A"]["seconds"] > 0
     # this process' environment is left as it was
     assert {k: os.environ.get(k) for k in THREAD_ENV_VARS} == env_before
@@ -121,7 +115,8 @@ def test_save_writes_strict_json_and_markdown(tmp_path: Path) -> None:
     loaded = json.loads(json_path.read_text())
     assert loaded["results"]["test-fake"]["overall"]["latency_ms"]["p95"] is None
     md = md_path.read_text()
-    assert "| test-fake | A | 3 |" in md and "**overall**" in md and "decode ms/frame" in md
+    assert "| test-fake | A | 3 |" in md and "**all**" in md and "decode ms/frame" in md
+    assert "throughput FPS" in md
 
 
 def test_threads_helpers() -> None:
@@ -139,7 +134,7 @@ def test_threads_helpers() -> None:
 
 def test_cli_bench(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     ds = fx.make_dataset(tmp_path / "data", ("A", "B"), frames=4)
-    monkeypatch.setattr(fastcf.datasets, "open_dataset", lambda spec: ds, raising=False)
+    monkeypatch.setattr(fastcf.datasets, "open_dataset", lambda spec, **kw: ds, raising=False)
     out_path = tmp_path / "res" / "b.json"
     args = ["bench", "synth:x", "--trackers", "test-fake", "--in-process", "--quiet"]
     assert main([*args, "--out", str(out_path), "--sequences", "B"]) == 0
@@ -164,6 +159,6 @@ def test_bench_cli_on_real_sequence(tmp_path: Path, capsys) -> None:
     assert "effective threads: torch=1 opencv=1" in text
     data = json.loads(out_path.read_text())
     row = data["results"]["opencv-kcf"]["sequences"]["Crossing"]
-    assert row["frames"] == 15 and row["updates"] == 14
+    assert row["frames"] == 15 and row["updates"] == 14 and row["throughput_fps"] > 0
     assert data["decode"]["Crossing"]["frames"] == 15
     assert data["thread_problems"] == []

@@ -202,7 +202,8 @@ def test_otb_versions(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"missing: Basketball"):
         read_otb(tmp_path, version="tb50")
     ds = read_otb(tmp_path, version="otb100", allow_missing=True)
-    assert ds.name == "OTB-100" and ds.names() == ["Biker", "Crossing"]
+    assert ds.layout == "OTB-100" and ds.names() == ["Biker", "Crossing"]
+    assert ds.name == tmp_path.name  # named after its folder (the results folder)
     assert read_otb(tmp_path, version="OTB-2013", allow_missing=True).names() == ["Crossing"]
     with pytest.raises(DatasetError, match=r"sequence folder\(s\) of tb100 missing"):
         open_dataset(f"otb100:{tmp_path}")
@@ -224,10 +225,15 @@ def test_otb_attributes(tmp_path: Path) -> None:
     assert ds.attribute_names == ("IV", "OCC", "LR")
     (tmp_path / "B" / "attributes.txt").write_text("IV, WOBBLE\n")
     with pytest.raises(AnnotationError, match="WOBBLE"):
-        read_otb(tmp_path)
+        read_otb(tmp_path, sequences=["B"])
+    # read with the others: B fails alone, with its reason
+    ds = read_otb(tmp_path)
+    assert ds.names() == ["A", "C"] and "WOBBLE" in ds.broken["B"]
+    with pytest.raises(DatasetError, match="'B' of dataset .* cannot be read: .*WOBBLE"):
+        ds["B"]
     (tmp_path / "B" / "attributes.txt").write_text("1,0,1\n")
     with pytest.raises(AnnotationError, match="3 attribute flags, expected 11"):
-        read_otb(tmp_path)
+        read_otb(tmp_path, sequences=["B"])
 
 
 def test_otb_nonpositive_rows_unknown_and_extra_frames(tmp_path: Path) -> None:

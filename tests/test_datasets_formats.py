@@ -38,7 +38,8 @@ def test_tc128_frame_range(tmp_path: Path) -> None:
     _tc_seq(tmp_path, "Ball_ce1", 1, 4, 4)
     (tmp_path / "Ball_ce1" / "Ball_ce1_att.txt").write_text("FM, MB\n")
     ds = open_dataset(f"tc128:{tmp_path}")
-    assert ds.name == "TC-128" and ds.names() == ["Airport_ce", "Ball_ce1"]
+    assert ds.layout == "TC-128" and ds.name == tmp_path.name
+    assert ds.names() == ["Airport_ce", "Ball_ce1"]
     seq = ds["Airport_ce"]
     assert len(seq) == 5 and seq.offset == 1.0
     np.testing.assert_array_equal(seq.ground_truth, boxes(5) - SHIFT)
@@ -113,22 +114,25 @@ def test_uav123_nan_rows_and_subsequences(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_uav123_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _uav_root(tmp_path)
-    # the real table range (775-1477) does not match a 3-row file
+    # the real table range (775-1477) does not match a 3-row file: bird1_2 fails alone
+    ds = read_uav123(root)
+    assert "bird1_2" in ds.broken and "bird1_2" not in ds.names() and ds.names()
     with pytest.raises(AnnotationError, match=r"bird1_2.txt: 3 rows, but sub-sequence bird1_2"):
-        read_uav123(root)
+        read_uav123(root, sequences=["bird1_2"])
     monkeypatch.setitem(uav_mod.SUBSEQUENCES, "bird1_2", ("bird1", 9, 11))
     with pytest.raises(FrameError, match=r"first missing frame number: 11"):
-        read_uav123(root)
+        read_uav123(root, sequences=["bird1_2"])
     monkeypatch.delitem(uav_mod.SUBSEQUENCES, "bird1_2")
     with pytest.raises(DatasetError, match=r"bird1_2 looks like a sub-sequence of bird1"):
-        read_uav123(root)
+        read_uav123(root, sequences=["bird1_2"])
     (root / "anno" / "UAV123" / "bird1_2.txt").unlink()
     write_rows(root / "anno" / "UAV123" / "ghost.txt", boxes(2))
     with pytest.raises(DatasetError, match=r"ghost.*does not exist"):
-        read_uav123(root)
+        read_uav123(root, sequences=["ghost"])
+    assert "does not exist" in read_uav123(root).broken["ghost"]  # the others are read
     write_rows(root / "anno" / "UAV123" / "ghost.txt", [[1, 1, 2, -2]])
     with pytest.raises(AnnotationError, match=r"ghost.txt, line 1: box width/height"):
-        read_uav123(root)
+        read_uav123(root, sequences=["ghost"])
     with pytest.raises(DatasetError, match="anno/UAV20L"):
         read_uav123(root, version="UAV20L")
 
@@ -247,7 +251,7 @@ def _got_root(tmp_path: Path) -> Path:
 def test_got10k_val_split(tmp_path: Path) -> None:
     root = _got_root(tmp_path)
     ds = open_dataset(f"got10k:{root}")  # defaults to val
-    assert ds.name == "GOT-10k-val"
+    assert ds.layout == "GOT-10k-val" and ds.name.endswith("-val")
     seq = ds.sequences[0]
     assert seq.offset == 0.0 and seq.init_box == (1.0, 2.0, 3.0, 4.0)
     assert seq.absent is not None and seq.absent.tolist() == [False, False, True, False]
@@ -266,7 +270,7 @@ def test_got10k_val_split(tmp_path: Path) -> None:
 def test_got10k_test_split_first_box_only(tmp_path: Path) -> None:
     root = _got_root(tmp_path)
     ds = read_got10k(root / "test")
-    assert ds.name == "GOT-10k-test"
+    assert ds.layout == "GOT-10k-test" and ds.name.endswith("-test")
     seq = ds.sequences[0]
     assert len(seq) == 5 and seq.ground_truth.shape == (5, 4)
     assert seq.init_box == (5.0, 6.0, 7.0, 8.0) and np.isnan(seq.ground_truth[1:]).all()
@@ -326,7 +330,8 @@ def test_lasot_absent_and_subset(tmp_path: Path) -> None:
     _lasot_seq(root, "bird-2", 3)
     _lasot_seq(root, "cat-7", 2)
     ds = open_dataset(f"lasot:{root}")
-    assert ds.name == "LaSOT" and ds.names() == ["airplane-1", "bird-2", "cat-7"]
+    assert ds.layout == "LaSOT" and ds.name == "LaSOT"
+    assert ds.names() == ["airplane-1", "bird-2", "cat-7"]
     a = ds["airplane-1"]
     assert a.offset == 1.0 and a.init_box == (0.0, 1.0, 3.0, 4.0)
     assert a.absent is not None and a.absent.tolist() == [False, True, True, False]
@@ -337,7 +342,7 @@ def test_lasot_absent_and_subset(tmp_path: Path) -> None:
     assert a.meta["nlp"] == "white airplane flying"
     (root / "testing_set.txt").write_text("cat-7\nairplane-1\n")
     sub = read_lasot(root)
-    assert sub.name == "LaSOT-test" and sub.names() == ["cat-7", "airplane-1"]
+    assert sub.layout == "LaSOT-test" and sub.names() == ["cat-7", "airplane-1"]
     assert len(read_lasot(root, subset="all")) == 3
     assert read_lasot(root / "bird" / "bird-2").names() == ["bird-2"]
 

@@ -20,9 +20,10 @@ from fastcf.metrics import (
     normalized_center_error,
     precision_curve,
     score_sequence,
-    speed_stats,
+    sequence_speed,
     success_curve,
     success_thresholds,
+    summarize_speed,
     valid_boxes,
     value_at,
 )
@@ -220,11 +221,39 @@ def test_attribute_means() -> None:
         attribute_means({"a": 1.0}, {"a": ["X"], "b": ["X"]})
 
 
-def test_speed_stats_skip_init_frame() -> None:
-    s = speed_stats([[1.0, 0.01, 0.02, 0.04], [5.0, 0.1, 0.0, np.nan]])
-    # frame 0 (1.0 s, 5.0 s) and unknown times dropped: 0.01, 0.02, 0.04, 0.1
-    assert s.num_frames == 4
-    assert s.median_fps == pytest.approx(np.median([100, 50, 25, 10]))
-    assert s.p95_latency_ms == pytest.approx(np.percentile([10, 20, 40, 100], 95))
-    empty = speed_stats([[0.5]])
-    assert empty.num_frames == 0 and math.isnan(empty.median_fps)
+def test_speed_vocabulary_hand_computed() -> None:
+    # one sequence: init 0.1 s + updates 0.01, 0.02, 0.04 s
+    s = sequence_speed([0.1, 0.01, 0.02, 0.04], decode_times=[0.002] * 4)
+    assert s.frames == 4 and s.tracking_seconds == pytest.approx(0.17)
+    assert s.throughput_fps == pytest.approx(4 / 0.17)  # init frame and init time included
+    assert s.init_ms == pytest.approx(100.0)
+    assert s.latency_median_ms == pytest.approx(20.0)  # update frames only
+    assert s.latency_p95_ms == pytest.approx(np.percentile([10, 20, 40], 95))
+    assert s.latency_max_ms == pytest.approx(40.0)
+    assert s.decode_ms == pytest.approx(2.0)  # separate, never in the throughput
+    # two sequences: the headline is the mean of the per-sequence throughputs
+    t1, t2 = [0.1, 0.01, 0.02, 0.04], [0.5, 0.1, 0.1]
+    m = summarize_speed([t1, t2])
+    assert m.sequences == 2 and m.frames == 7
+    assert m.throughput_fps == pytest.approx((4 / 0.17 + 3 / 0.7) / 2)
+    assert m.throughput_fps_pooled == pytest.approx(7 / 0.87)
+    assert m.init_ms_median == pytest.approx(300.0)
+    assert m.latency_median_ms == pytest.approx(np.median([10, 20, 40, 100, 100]))
+    assert m.latency_max_ms == pytest.approx(100.0)
+    assert math.isnan(m.decode_ms)
+    d = m.to_dict()
+    assert d["throughput_fps"] == m.throughput_fps and d["latency_ms"]["max"] == 100.0
+    assert d["decode_ms"] is None
+
+
+def test_speed_unknown_times_are_left_out() -> None:
+    assert not sequence_speed([0.5, np.nan, 0.1]).known
+    assert not sequence_speed([0.5, -0.1]).known
+    assert not sequence_speed([]).known
+    assert not sequence_speed([0.1, 0.1], frames=3).known  # times of another length
+    assert sequence_speed([0.5]).throughput_fps == pytest.approx(2.0)  # init only
+    assert math.isnan(sequence_speed([0.5]).latency_median_ms)
+    m = summarize_speed([[0.1, 0.1], [np.nan, 0.1], None])
+    assert m.sequences == 1 and m.throughput_fps == pytest.approx(10.0)
+    empty = summarize_speed([])
+    assert empty.sequences == 0 and math.isnan(empty.throughput_fps)

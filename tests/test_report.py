@@ -114,13 +114,22 @@ def test_report_end_to_end_on_published_results(published, tmp_path: Path) -> No
         assert report.tracker(t).curves.auc == pytest.approx(overall["auc"])
         assert f"| {t} | {overall['auc']:.3f} | {overall['precision_20']:.3f} |" in md
 
-    # speed: median of 1/time over every frame but frame 0, pooled over sequences
-    atom = data["trackers"]["ATOM"]["overall"]
-    pooled = np.concatenate([np.round(times[s][1:], 6) for s in SEQS])
-    assert atom["median_fps"] == pytest.approx(np.median(1 / pooled), rel=1e-9)
-    assert atom["p95_latency_ms"] == pytest.approx(np.percentile(pooled, 95) * 1e3, rel=1e-9)
-    assert atom["timed_frames"] == sum(len(times[s]) - 1 for s in SEQS)
-    assert data["trackers"]["SiamFC"]["overall"]["median_fps"] is None
+    # speed: throughput = frames / tracking time per sequence (init included), mean over
+    # sequences; latency over the update frames pooled
+    atom = data["trackers"]["ATOM"]["overall"]["speed"]
+    written = {s: np.round(times[s], 6) for s in SEQS}  # as the fixture wrote them
+    per_seq = [len(written[s]) / written[s].sum() for s in SEQS]
+    assert atom["throughput_fps"] == pytest.approx(np.mean(per_seq), rel=1e-12)
+    frames = sum(len(written[s]) for s in SEQS)
+    assert atom["throughput_fps_pooled"] == pytest.approx(
+        frames / sum(written[s].sum() for s in SEQS), rel=1e-12
+    )
+    pooled = np.concatenate([written[s][1:] for s in SEQS])
+    assert atom["latency_ms"]["median"] == pytest.approx(np.median(pooled) * 1e3, rel=1e-9)
+    assert atom["latency_ms"]["p95"] == pytest.approx(np.percentile(pooled, 95) * 1e3, rel=1e-9)
+    assert atom["init_ms_median"] == pytest.approx(3000.0)
+    assert atom["frames"] == frames and atom["sequences"] == len(SEQS)
+    assert data["trackers"]["SiamFC"]["overall"]["speed"]["throughput_fps"] is None
     assert "n/a" in md
 
     # attributes: mean of per-sequence AUC over the sequences having the attribute
@@ -227,7 +236,10 @@ def test_tiny_report_conventions(tmp_path: Path) -> None:
     assert perfect.curves.auc == pytest.approx(20 / 21)  # IoU 1 is not > 1
     assert perfect.curves.precision_20 == 1.0
     assert perfect.ao == 1.0 and perfect.sr75 == 1.0
-    assert perfect.speed.median_fps == pytest.approx(1 / 0.01)  # frame-0 1.0 s excluded
+    # throughput includes the init frame and time: a at 0.01 s/frame, b with a 1 s init
+    assert perfect.speed.throughput_fps == pytest.approx((100.0 + 4 / 1.06) / 2)
+    assert perfect.speed.latency_median_ms == pytest.approx(10.0)  # update frames only
+    assert perfect.speed.init_ms_median == pytest.approx((10.0 + 1000.0) / 2)
     short = report.tracker("short")
     seqs = short.by_sequence()
     assert seqs["a"].status == "incomplete" and not seqs["a"].ok

@@ -14,7 +14,8 @@ from conftest import require
 from fastcf.cli.main import main
 from fastcf.datasets.base import Dataset
 from fastcf.errors import ConfigError
-from fastcf.evaluation.runner import run_experiment, split_overrides, track_sequence
+from fastcf.evaluation.preflight import split_overrides
+from fastcf.evaluation.runner import run_experiment, track_sequence
 from fastcf.io.results import read_boxes, read_scores, read_times, result_paths
 
 ENV_OMP = os.environ.get("OMP_NUM_THREADS")
@@ -55,8 +56,11 @@ def test_layout_with_opencv_trackers(tmp_path: Path, dataset: Dataset) -> None:
     # decode time is measured separately and reported in the summary
     row = summary.by_tracker()["opencv-kcf"]
     assert row["done"] == 2 and row["frames"] == 12
-    assert row["decode_seconds"] > 0 and row["fps"] > 0
+    assert row["speed"].decode_ms > 0 and row["speed"].throughput_fps > 0
     assert all(o.decode_seconds > 0 and o.init_seconds > 0 for o in summary.outcomes)
+    # throughput = frames / tracking time (init included), per sequence, mean over sequences
+    per_seq = [o.frames / o.track_seconds for o in summary.outcomes if o.tracker == "opencv-kcf"]
+    assert row["speed"].throughput_fps == pytest.approx(np.mean(per_seq), rel=1e-12)
 
 
 def test_boxes_and_times_match_fake_tracker(tmp_path: Path, dataset: Dataset) -> None:
@@ -114,9 +118,11 @@ def test_failure_is_recorded_and_others_finish(tmp_path: Path) -> None:
     text = stale.error.read_text()
     assert "frame: 3" in text and "RuntimeError: synthetic failure at frame 3" in text
     assert "Traceback" in text and not stale.boxes.exists()
-    # ok sequences are complete; a later successful run removes the error file
+    # ok sequences are complete; a later successful run (same settings, the bad sequence's
+    # frames fixed) runs only the failed sequence and removes the error file
     assert len(read_boxes(result_paths(root, "synth", "test-fake", "ok2").boxes)) == 6
-    rerun = run_experiment(["test-fake"], ds, root, quiet=True)
+    fx.make_sequence(data, "bad")  # same frames, now 64 px wide: no synthetic failure
+    rerun = run_experiment(["test-fake"], ds, root, overrides=overrides, quiet=True)
     assert [o.status for o in rerun.outcomes] == ["skipped", "done", "skipped"]
     assert not stale.error.exists()
 
@@ -230,19 +236,26 @@ def test_cli_eval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> No
     )
     specs: list[str] = []
 
-    def fake_open(spec: str) -> Dataset:
+    def fake_open(spec: str, **kw: object) -> Dataset:
         specs.append(spec)
         return ds
 
     monkeypatch.setattr(fastcf.datasets, "open_dataset", fake_open, raising=False)
     root = tmp_path / "r"
     args = ["eval", "synth:/x", "--trackers", "test-fake", "--results", str(root), "--quiet"]
-    rc = main([*args, "--set", "fail_at=1", "--set", "fail_when_width=80"])
+    sets = ["--set", "fail_at=1", "--set", "fail_when_width=80"]
+    rc = main([*args, *sets])
     out = capsys.readouterr()
     assert rc == 1 and specs == ["synth:/x"]
     assert "test-fake / bad at frame 1" in out.err and "RuntimeError" in out.err
-    assert "test-fake" in out.out
-    assert main([*args, "--sequences", "A"]) == 0
+    assert "test-fake" in out.out and "throughput" in out.out
+    assert main([*args, "--sequences", "A", *sets]) == 0  # resumed: same settings
+    # other settings: refused with one line saying what to do, nothing run
+    assert main([*args, "--sequences", "A"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "--no-resume" in err and "--tag" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main([*args, "--sequences", "A", "--overwrite-changed"]) == 0
     assert main([*args, "--set", "nokey"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from fastcf.cli.main import main
 from fastcf.demo import demo_clip
@@ -117,3 +118,77 @@ def test_track_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "frame 1" in err and "0001.jpg" in err and "cannot decode" in err
     assert main(["track", str(folder)]) == 2  # no box, no display
     assert "--box" in capsys.readouterr().err
+
+
+# --- boxes survive Ctrl-C and crashes; negative boxes (issue 13, problems 6 and 7) ---------
+
+
+class _InterruptedSource:
+    """Yields ``n`` frames, then raises KeyboardInterrupt (what Ctrl-C does mid-camera)."""
+
+    description = "interrupted source"
+
+    def __init__(self, frames, n: int) -> None:
+        self.frames, self.n = frames, n
+
+    def __len__(self) -> int:
+        return 0
+
+    def __iter__(self):
+        yield from self.frames[: self.n]
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_every_box_so_far(tmp_path, monkeypatch, capsys):
+    import fastcf.io.frames
+
+    frames, gt = demo_clip(num_frames=12)
+    monkeypatch.setattr(
+        fastcf.io.frames, "open_source", lambda src, n=None: _InterruptedSource(frames, 7)
+    )
+    out = tmp_path / "out"
+    box = ",".join(f"{v:.1f}" for v in gt[0])
+    rc = main(["track", "0", "--box", box, "--tracker", "opencv-kcf", "--quiet",
+               "--out", str(out)])  # fmt: skip
+    text = capsys.readouterr().out
+    assert rc == 130 and "tracked 7 frames" in text and "(interrupted)" in text
+    assert np.loadtxt(out / "boxes.txt", delimiter=",").shape == (7, 4)
+    assert len((out / "track.csv").read_text().splitlines()) == 8
+
+
+def test_a_crash_keeps_every_box_so_far(tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    frames, gt = demo_clip(num_frames=8)
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    (folder / "0005.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "o"
+    box = ",".join(f"{v:.1f}" for v in gt[0])
+    rc = main(["track", str(folder), "--box", box, "--tracker", "opencv-kcf", "--quiet",
+               "--out", str(out)])  # fmt: skip
+    assert rc == 2 and "frame 5" in capsys.readouterr().err
+    assert np.loadtxt(out / "boxes.txt", delimiter=",").shape == (5, 4)
+    assert len((out / "track.csv").read_text().splitlines()) == 6
+
+
+def test_negative_box_forms(tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    frames, _ = demo_clip(num_frames=3)
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    forms = (["--box", "-10,20,150,150"], ["--box", "-10", "20", "150", "150"],
+             ["--box=-10,20,150,150"], ["--box", "-10, 20, 150, 150"])  # fmt: skip
+    for i, form in enumerate(forms):
+        out = tmp_path / f"o{i}"
+        rc = main(["track", str(folder), *form, "--tracker", "opencv-mosse", "--quiet",
+                   "--out", str(out)])  # fmt: skip
+        assert rc == 0, (form, capsys.readouterr().err)
+        first = (out / "boxes.txt").read_text().splitlines()[0]
+        assert first == "-10.000,20.000,150.000,150.000"
+    assert main(["track", str(folder), "--box", "-10", "20", "150", "--quiet"]) == 2
+    assert "4 numbers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["track", "--help"])
+    assert "--box -10,20,50,50" in capsys.readouterr().out.replace("\n", " ").replace("  ", " ")

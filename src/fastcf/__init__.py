@@ -10,7 +10,7 @@ from fastcf.errors import (
     InvalidBoxError,
     WeightsError,
 )
-from fastcf.registry import available, create, get_config, register
+from fastcf.registry import available, create, get_config, missing_resources, register
 
 __version__ = "0.1.0"
 
@@ -32,5 +32,6 @@ __all__ = [
     "check_frame",
     "create",
     "get_config",
+    "missing_resources",
     "register",
 ]

@@ -4,6 +4,13 @@ A tracker is a config dataclass plus a class whose constructor takes that config
 *preset* is a named config; every preset is listed here with the reference it follows.
 Entries point at ``module:attribute`` strings so that ``import fastcf`` stays light
 (PyTorch is only imported by the trackers that need it).
+
+Resources: a config dataclass may define ``missing_resources(self) -> list[str]``, a
+human-readable description of each file or network it needs and does not have (empty
+when the tracker can be built). :func:`missing_resources` asks it generically, so that
+``available(ready=True)``, ``fastcf trackers`` and the checks of ``fastcf eval`` /
+``bench`` say what a preset such as ``eco`` (needs a network file) is missing before
+any work starts.
 """
 
 from __future__ import annotations
@@ -47,9 +54,38 @@ def register(
     _ENTRIES[name] = TrackerEntry(name, tracker, preset, summary, reference)
 
 
-def available() -> list[str]:
-    """Names accepted by :func:`create`, sorted."""
-    return sorted(_ENTRIES)
+def available(*, ready: bool | None = None) -> list[str]:
+    """Names accepted by :func:`create`, sorted.
+
+    ``ready=True``: only the presets that can be built as they are (nothing missing);
+    ``ready=False``: only those that need a resource first (:func:`missing_resources`
+    says which); ``None`` (default): all.
+    """
+    names = sorted(_ENTRIES)
+    if ready is None:
+        return names
+    return [n for n in names if (not _preset_missing(n)) == ready]
+
+
+def _preset_missing(name: str) -> list[str]:
+    try:
+        return missing_resources(name)
+    except ConfigError as exc:  # a preset that cannot even build its config
+        return [str(exc)]
+
+
+def config_missing_resources(config: Any) -> list[str]:
+    """What ``config`` needs and lacks (its ``missing_resources()``; [] if it has none)."""
+    method = getattr(config, "missing_resources", None)
+    if not callable(method):
+        return []
+    return [str(m) for m in method()]
+
+
+def missing_resources(name: str, **overrides: Any) -> list[str]:
+    """What tracker ``name`` (with ``overrides``) needs before it can be built, e.g.
+    ``["a CNN: ..."]`` for ``eco`` without a network file; [] when it is ready."""
+    return config_missing_resources(get_config(name, **overrides))
 
 
 def entry(name: str) -> TrackerEntry:

@@ -43,7 +43,36 @@ def split_list(text: str | None, what: str) -> list[str] | None:
     return items
 
 
-def load_dataset(spec: str) -> Any:
+def add_threads_option(p: argparse.ArgumentParser) -> None:
+    """``--threads N`` (default 1): each tracker's ``threads`` config field."""
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads each tracker computes on (its `threads` config field; default 1, the "
+        "single-core setting; see docs/evaluation.md, 'Threads')",
+    )
+
+
+def check_threads_arg(threads: int) -> int:
+    if threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    return threads
+
+
+def add_name_option(p: argparse.ArgumentParser) -> None:
+    """``--name NAME``: the dataset's name (its results folder) instead of its folder name."""
+    p.add_argument(
+        "--name",
+        default=None,
+        help="dataset name, i.e. the results folder <results>/<name> (default: the "
+        "dataset's folder name)",
+    )
+
+
+def load_dataset(spec: str, sequences: list[str] | None = None, name: str | None = None) -> Any:
+    """Open ``spec``, reading only ``sequences`` when given, named ``name`` when given."""
     from fastcf.datasets import open_dataset
 
-    return open_dataset(spec)
+    return open_dataset(spec, sequences=sequences, name=name)

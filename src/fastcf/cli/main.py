@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from fastcf import __version__
+from fastcf.cli.track import join_negative_box
 from fastcf.errors import FastCFError
 
 # sub-command name -> module under fastcf.cli (missing modules are skipped)
@@ -25,6 +26,7 @@ COMMANDS = {
     "teacher": "teacher_cmd",
     "distill": "distill_cmd",
     "trax": "trax_cmd",
+    "show": "show_cmd",
 }
 
 
@@ -49,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # a negative box as one token (--box -10,20,50,50) would read as an option to argparse
+    tokens = join_negative_box(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(tokens)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 1

@@ -15,7 +15,7 @@ import numpy as np
 
 from fastcf.api import check_box
 from fastcf.datasets import annotations as ann
-from fastcf.datasets.base import Dataset, Sequence
+from fastcf.datasets.base import Dataset, Sequence, dataset_name
 from fastcf.errors import DatasetError
 from fastcf.io.frames import ImageFiles
 
@@ -43,4 +43,4 @@ def read_folder(path: str | Path, box: Seq[float], *, name: str | None = None) -
         offset=0.0,
         meta={"first_frame_only": True},
     )
-    return Dataset(name="folder", root=d, sequences=[seq])
+    return Dataset(name=dataset_name(d), root=d, sequences=[seq], layout="folder")

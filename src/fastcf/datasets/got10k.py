@@ -14,13 +14,14 @@ kept in ``meta["raw_ground_truth"]`` (0-based, NaN only for non-positive sizes).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from fastcf.datasets import annotations as ann
-from fastcf.datasets.base import Dataset, Sequence
+from fastcf.datasets.base import Dataset, Sequence, dataset_name, read_each
 from fastcf.errors import AnnotationError, DatasetError
 from fastcf.io.frames import ImageFiles
 
@@ -112,7 +113,9 @@ def read_got10k(
     from the root, ``split`` defaults to ``val`` (the split with full annotations)."""
     base = ann.require_dir(Path(root), "GOT-10k dataset folder")
     if (base / "groundtruth.txt").is_file():
-        return Dataset(name="GOT-10k", root=base, sequences=[read_sequence(base)])
+        return Dataset(
+            name=dataset_name(base), root=base, sequences=[read_sequence(base)], layout="GOT-10k"
+        )
     d = _split_dir(base, split)
     list_file = d / "list.txt"
     if list_file.is_file():
@@ -126,8 +129,12 @@ def read_got10k(
         raise DatasetError(f"{d}: no GOT-10k sequences")
     names = ann.select_names(names, sequences, d)
     label = d.name if d.name in SPLITS else None
+    seqs, broken = read_each((n, functools.partial(read_sequence, d / n, n)) for n in names)
     return Dataset(
-        name=f"GOT-10k-{label}" if label else "GOT-10k",
+        # a split folder is named with its dataset folder: "GOT-10k-val", not "val"
+        name=f"{dataset_name(d.parent)}-{label}" if label else dataset_name(d),
         root=d,
-        sequences=[read_sequence(d / n, n) for n in names],
+        sequences=seqs,
+        layout=f"GOT-10k-{label}" if label else "GOT-10k",
+        broken=broken,
     )

@@ -15,13 +15,14 @@ when that file exists, ``"test"`` requires it, ``"all"`` ignores it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from fastcf.datasets import annotations as ann
-from fastcf.datasets.base import Dataset, Sequence
+from fastcf.datasets.base import Dataset, Sequence, dataset_name, read_each
 from fastcf.errors import AnnotationError, DatasetError
 from fastcf.io.frames import ImageFiles
 
@@ -72,7 +73,9 @@ def read_lasot(
 ) -> Dataset:
     base = ann.require_dir(Path(root), "LaSOT dataset folder")
     if _is_sequence(base):
-        return Dataset(name="LaSOT", root=base, sequences=[read_sequence(base)])
+        return Dataset(
+            name=dataset_name(base), root=base, sequences=[read_sequence(base)], layout="LaSOT"
+        )
     found: dict[str, Path] = {}
     for p in sorted(base.iterdir()):
         if _is_sequence(p):
@@ -87,7 +90,7 @@ def read_lasot(
     if subset not in ("auto", "test", "all"):
         raise DatasetError(f"unknown LaSOT subset {subset!r} (expected auto, test or all)")
     names = sorted(found)
-    name = "LaSOT"
+    layout = "LaSOT"
     if subset == "test" and not split_file.is_file():
         raise DatasetError(f"{split_file}: subset='test' needs this file")
     if subset != "all" and split_file.is_file():
@@ -98,6 +101,7 @@ def read_lasot(
                 f"{split_file}: {len(missing)} listed sequence(s) not found under {base}: "
                 f"{', '.join(missing[:10])}"
             )
-        name = "LaSOT-test"
+        layout = "LaSOT-test"
     names = ann.select_names(names, sequences, base)
-    return Dataset(name=name, root=base, sequences=[read_sequence(found[n]) for n in names])
+    seqs, broken = read_each((n, functools.partial(read_sequence, found[n])) for n in names)
+    return Dataset(name=dataset_name(base), root=base, sequences=seqs, layout=layout, broken=broken)

@@ -16,6 +16,7 @@ BlurCar1 247-988, BlurCar3 3-359, BlurCar4 18-397; Tiger1 omits its first 5 fram
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from fastcf.datasets import annotations as ann
-from fastcf.datasets.base import Dataset, Sequence
-from fastcf.errors import AnnotationError, DatasetError
+from fastcf.datasets.base import Dataset, Sequence, dataset_name, read_each
+from fastcf.errors import AnnotationError, DatasetError, FastCFError
 from fastcf.io.frames import ImageFiles
 
 OFFSET = 1.0  # OTB boxes are 1-based MATLAB pixel coordinates
@@ -217,7 +218,8 @@ def read_otb(
     ``version`` (``otb2013``, ``tb50``, ``tb100``; aliases ``otb50``, ``otb100``,
     ``otb2015``) keeps only that benchmark's sequences and raises if some are missing
     unless ``allow_missing``. ``sequences`` keeps the named sequences (sequence names
-    such as ``Jogging-1`` or folder names such as ``Jogging``).
+    such as ``Jogging-1`` or folder names such as ``Jogging``); only those are read.
+    A sequence that cannot be read goes to ``Dataset.broken`` with its reason.
     """
     base = Path(root)
     ann.require_dir(base, "OTB dataset folder")
@@ -229,7 +231,7 @@ def read_otb(
         root_for_att = base
     if not folders:
         raise DatasetError(f"{base}: no OTB sequences (folders with img/ and groundtruth_rect.txt)")
-    name = "OTB"
+    layout = "OTB"
     if version is not None:
         v = VERSION_ALIASES.get(version.lower().replace("-", "").replace("_", ""))
         if v is None:
@@ -246,29 +248,47 @@ def read_otb(
                 f"{', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else "")
             )
         folders = [f for f in folders if f.name in wanted]
-        name = {"otb2013": "OTB-2013", "tb50": "OTB-50", "tb100": "OTB-100"}[v]
+        layout = {"otb2013": "OTB-2013", "tb50": "OTB-50", "tb100": "OTB-100"}[v]
 
-    targets = [t for f in folders for t in _targets(f)]
     if sequences is not None:
+        # read only the folders a wanted name can live in ("Jogging" or "Jogging-1")
         wanted_names = list(sequences)
+        stems = {n.rsplit("-", 1)[0] for n in wanted_names} | set(wanted_names)
+        folders = [f for f in folders if f.name in stems]
+    targets: list[_Target] = []
+    broken: dict[str, str] = {}
+    for f in folders:
+        try:
+            targets.extend(_targets(f))
+        except (FastCFError, OSError) as exc:
+            broken[f.name] = str(exc)
+    if sequences is not None:
         by_name = {t.name: t for t in targets}
         chosen: list[_Target] = []
+        chosen_broken: dict[str, str] = {}
         unknown = []
         for n in wanted_names:
             if n in by_name:
                 chosen.append(by_name[n])
             elif any(t.folder.name == n for t in targets):
                 chosen.extend(t for t in targets if t.folder.name == n)
+            elif n in broken:
+                chosen_broken[n] = broken[n]
             else:
                 unknown.append(n)
         if unknown:
             raise DatasetError(f"{base}: OTB sequence(s) not found: {', '.join(unknown)}")
-        targets = chosen
-    seqs = [_read_target(t, root_for_att, special_cases) for t in targets]
+        targets, broken = chosen, chosen_broken
+    jobs = [
+        (t.name, functools.partial(_read_target, t, root_for_att, special_cases)) for t in targets
+    ]
+    seqs, broken = read_each(jobs, broken)
     names = {a for s in seqs for a in s.attributes}
     return Dataset(
-        name=name,
+        name=dataset_name(base),
         root=base,
         sequences=seqs,
         attribute_names=tuple(a for a in ATTRIBUTES if a in names),
+        layout=layout,
+        broken=broken,
     )

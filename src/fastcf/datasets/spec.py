@@ -10,13 +10,20 @@
 - ``folder:/path@x,y,w,h``: a folder of images and the first box (0-based)
 - ``video:/path.mp4@x,y,w,h``: a video file and the first box (0-based)
 - ``/path``: an OTB sequence folder or a folder of OTB sequences
+
+The dataset is named after its folder (the video's stem for ``video:``), or ``name``;
+that name is the results folder of ``fastcf eval``. With ``sequences``, only those
+sequences are read, so that a broken sequence elsewhere in the folder does not matter;
+without it, a sequence that cannot be read is listed in ``Dataset.broken`` and the
+others are returned.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from fastcf.api import Box, check_box
 from fastcf.datasets.base import Dataset
@@ -55,14 +62,16 @@ def _video(rest: str, spec: str) -> Dataset:
     return read_video(path, box)
 
 
-READERS: dict[str, Callable[[str], Dataset]] = {
+Reader = Callable[..., Dataset]  # (path, *, sequences=None) -> Dataset
+
+READERS: dict[str, Reader] = {
     "otb": read_otb,
-    "otb2013": lambda p: read_otb(p, version="otb2013"),
-    "otb50": lambda p: read_otb(p, version="tb50"),
-    "otb100": lambda p: read_otb(p, version="tb100"),
+    "otb2013": lambda p, **kw: read_otb(p, version="otb2013", **kw),
+    "otb50": lambda p, **kw: read_otb(p, version="tb50", **kw),
+    "otb100": lambda p, **kw: read_otb(p, version="tb100", **kw),
     "tc128": read_tc128,
-    "uav123": lambda p: read_uav123(p, version="UAV123"),
-    "uav20l": lambda p: read_uav123(p, version="UAV20L"),
+    "uav123": lambda p, **kw: read_uav123(p, version="UAV123", **kw),
+    "uav20l": lambda p, **kw: read_uav123(p, version="UAV20L", **kw),
     "vot": read_vot,
     "got10k": read_got10k,
     "lasot": read_lasot,
@@ -71,20 +80,45 @@ BOX_READERS: dict[str, Callable[[str, str], Dataset]] = {"folder": _folder, "vid
 PREFIXES = tuple(sorted([*READERS, *BOX_READERS]))
 
 
-def open_dataset(spec: str | Path) -> Dataset:
-    """Open the dataset that ``spec`` names (see the module docstring)."""
+def check_name(name: str) -> str:
+    """A dataset name usable as a results folder name (no path separators, not empty)."""
+    text = name.strip()
+    if not text or text in (".", "..") or any(c in text for c in "/\\:"):
+        raise DatasetError(f"dataset name {name!r} must be a plain folder name (no '/', '\\', ':')")
+    return text
+
+
+def open_dataset(
+    spec: str | Path, *, sequences: Iterable[str] | None = None, name: str | None = None
+) -> Dataset:
+    """Open the dataset that ``spec`` names (see the module docstring).
+
+    ``sequences``: read only these (unknown names are a :class:`DatasetError`); ``name``:
+    the dataset's name instead of its folder's.
+    """
+    wanted = None if sequences is None else list(sequences)
+    dataset = _open(spec, wanted)
+    if name is not None:
+        dataset.name = check_name(name)
+    dataset.spec = str(spec).strip()
+    return dataset
+
+
+def _open(spec: str | Path, sequences: list[str] | None) -> Dataset:
     text = str(spec).strip()
     if not text:
         raise DatasetError("empty dataset spec")
+    kw: dict[str, Any] = {} if sequences is None else {"sequences": sequences}
     m = _PREFIX.match(text)
     if m:
         prefix, rest = m.group(1).lower(), m.group(2)
         if not rest:
             raise DatasetError(f"dataset spec {text!r} has no path after {prefix + ':'!r}")
         if prefix in READERS:
-            return READERS[prefix](rest)
+            return READERS[prefix](rest, **kw)
         if prefix in BOX_READERS:
-            return BOX_READERS[prefix](rest, text)
+            ds = BOX_READERS[prefix](rest, text)
+            return ds if sequences is None else ds.subset(sequences)
         if not Path(text).exists():
             raise DatasetError(
                 f"unknown dataset spec prefix {prefix!r} in {text!r} "
@@ -95,7 +129,7 @@ def open_dataset(spec: str | Path) -> Dataset:
         raise DatasetError(f"{path}: no such file or folder (dataset spec {text!r})")
     if path.is_dir():
         if is_sequence_dir(path) or any(is_sequence_dir(p) for p in path.iterdir()):
-            return read_otb(path)
+            return read_otb(path, **kw)
     raise DatasetError(
         f"{path}: not an OTB sequence folder or a folder of OTB sequences; name the layout "
         f"with a prefix ({', '.join(p + ':' for p in PREFIXES)})"

@@ -8,11 +8,12 @@ annotation covers) and images ``<root>/<Name>/img/0001.jpg``. An optional
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 from fastcf.datasets import annotations as ann
-from fastcf.datasets.base import Dataset, Sequence
+from fastcf.datasets.base import Dataset, Sequence, dataset_name, read_each
 from fastcf.datasets.otb import ATTRIBUTES
 from fastcf.errors import AnnotationError, DatasetError
 from fastcf.io.frames import ImageFiles
@@ -75,11 +76,13 @@ def read_tc128(root: str | Path, *, sequences: Iterable[str] | None = None) -> D
     if not folders:
         raise DatasetError(f"{base}: no TC-128 sequences (<Name>/<Name>_gt.txt)")
     names = ann.select_names(sorted(folders), sequences, base)
-    seqs = [read_sequence(folders[n]) for n in names]
+    seqs, broken = read_each((n, functools.partial(read_sequence, folders[n])) for n in names)
     present = {a for s in seqs for a in s.attributes}
     return Dataset(
-        name="TC-128",
+        name=dataset_name(base),
         root=base,
         sequences=seqs,
         attribute_names=tuple(a for a in ATTRIBUTES if a in present),
+        layout="TC-128",
+        broken=broken,
     )

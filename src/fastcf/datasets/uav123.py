@@ -12,6 +12,7 @@ order, :data:`ATTRIBUTES`, or attribute codes) give attributes.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fastcf.datasets import annotations as ann
-from fastcf.datasets.base import Dataset, Sequence
+from fastcf.datasets.base import Dataset, Sequence, dataset_name, read_each
 from fastcf.errors import AnnotationError, DatasetError
 from fastcf.io.frames import ImageFiles
 
@@ -89,8 +90,8 @@ def read_uav123(
     if not files:
         raise DatasetError(f"{anno_dir}: no annotation files")
     names = ann.select_names(sorted(files), sequences, base)
-    seqs: list[Sequence] = []
-    for name in names:
+
+    def read_one(name: str) -> Sequence:
         anno_file = files[name]
         boxes, unknown = ann.read_boxes(anno_file, nonpositive="error", allow_nan=True)
         folder, first, last = _locate(name, data_dir, len(boxes), anno_file)
@@ -102,21 +103,25 @@ def read_uav123(
         boxes[:, :2] -= OFFSET
         att_file = anno_dir / "att" / f"{name}.txt"
         attributes = ann.parse_attribute_file(att_file, ATTRIBUTES) if att_file.is_file() else ()
-        seqs.append(
-            Sequence(
-                name=name,
-                frames=ImageFiles(images, description=f"{name} ({folder})"),
-                ground_truth=boxes,
-                offset=OFFSET,
-                attributes=attributes,
-                absent=unknown,
-                meta={"frame_range": (first, last), "annotation_file": str(anno_file)},
-            )
+        return Sequence(
+            name=name,
+            frames=ImageFiles(images, description=f"{name} ({folder})"),
+            ground_truth=boxes,
+            offset=OFFSET,
+            attributes=attributes,
+            absent=unknown,
+            meta={"frame_range": (first, last), "annotation_file": str(anno_file)},
         )
+
+    seqs, broken = read_each((n, functools.partial(read_one, n)) for n in names)
     present = {a for s in seqs for a in s.attributes}
+    # UAV123 and UAV20L share one root (and some sequence names): keep their results apart
+    name = dataset_name(base) if version == "UAV123" else f"{dataset_name(base)}-{version}"
     return Dataset(
-        name=version,
+        name=name,
         root=base,
         sequences=seqs,
         attribute_names=tuple(a for a in ATTRIBUTES if a in present),
+        layout=version,
+        broken=broken,
     )

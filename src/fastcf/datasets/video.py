@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence as Seq
 from pathlib import Path
 
-from fastcf.datasets.base import Dataset, Sequence
+from fastcf.datasets.base import Dataset, Sequence, dataset_name
 from fastcf.datasets.folder import first_box_ground_truth
 from fastcf.io.frames import VideoFile
 
@@ -27,4 +27,4 @@ def read_video(path: str | Path, box: Seq[float], *, name: str | None = None) ->
         offset=0.0,
         meta={"first_frame_only": True, "approximate_length": True},
     )
-    return Dataset(name="video", root=p.parent, sequences=[seq])
+    return Dataset(name=dataset_name(p), root=p.parent, sequences=[seq], layout="video")

@@ -16,13 +16,14 @@ VOT coordinates are used as 0-based (``offset = 0``), as the VOT toolkit writes 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from fastcf.datasets import annotations as ann
-from fastcf.datasets.base import Dataset, Sequence
+from fastcf.datasets.base import Dataset, Sequence, dataset_name, read_each
 from fastcf.errors import AnnotationError, DatasetError
 from fastcf.io.frames import ImageFiles
 
@@ -125,7 +126,13 @@ def read_vot(root: str | Path, *, sequences: Iterable[str] | None = None) -> Dat
     base = ann.require_dir(Path(root), "VOT dataset folder")
     if _annotation_file(base) is not None:
         seq = read_sequence(base)
-        return Dataset(name="VOT", root=base, sequences=[seq], attribute_names=seq.attributes)
+        return Dataset(
+            name=dataset_name(base),
+            root=base,
+            sequences=[seq],
+            attribute_names=seq.attributes,
+            layout="VOT",
+        )
     list_file = base / "list.txt"
     if list_file.is_file():
         names = ann.read_name_list(list_file)
@@ -139,6 +146,13 @@ def read_vot(root: str | Path, *, sequences: Iterable[str] | None = None) -> Dat
     if not names:
         raise DatasetError(f"{base}: no VOT sequences (no list.txt, no <seq>/groundtruth.txt)")
     names = ann.select_names(names, sequences, base)
-    seqs = [read_sequence(base / n, n) for n in names]
+    seqs, broken = read_each((n, functools.partial(read_sequence, base / n, n)) for n in names)
     tags = sorted({a for s in seqs for a in s.attributes})
-    return Dataset(name="VOT", root=base, sequences=seqs, attribute_names=tuple(tags))
+    return Dataset(
+        name=dataset_name(base),
+        root=base,
+        sequences=seqs,
+        attribute_names=tuple(tags),
+        layout="VOT",
+        broken=broken,
+    )

@@ -1,7 +1,8 @@
-"""Running trackers over datasets (runner), the speed protocol (bench) and reports.
+"""Running trackers over datasets (runner), the speed protocol (bench), reports, and the
+got10k-style :class:`Experiment` API over all three.
 
-``run_experiment`` and ``benchmark`` are loaded on first use so that importing one
-sub-module does not import the others.
+The names below are loaded on first use so that importing one sub-module does not import
+the others.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import importlib
 from typing import Any
 
 _LAZY = {
+    "Experiment": "fastcf.evaluation.experiment",
+    "build_report": "fastcf.evaluation.report",
     "run_experiment": "fastcf.evaluation.runner",
     "ExperimentSummary": "fastcf.evaluation.runner",
     "SequenceOutcome": "fastcf.evaluation.runner",

@@ -1,4 +1,4 @@
-"""Progress display for evaluation runs: sequences done/total, frames, tracker FPS."""
+"""Progress display for evaluation runs: sequences done/total, frames, pooled throughput."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 class Progress:
     """A tqdm bar over tasks (tracker x sequence) with frames and FPS in the postfix.
 
-    ``quiet=True`` shows nothing (tests, scripts). FPS is tracker-only speed: frames
-    tracked divided by the time spent inside ``init``/``update`` (decoding excluded).
+    ``quiet=True`` shows nothing (tests, scripts). ``pooled_fps`` is the pooled throughput
+    of the tasks so far: frames tracked divided by the time spent inside
+    ``init``/``update`` (decoding excluded; :mod:`fastcf.metrics.speed`).
     """
 
     def __init__(self, total: int, quiet: bool = False, desc: str = "eval") -> None:
@@ -61,7 +62,7 @@ class Progress:
         if not force and now - self._last_refresh < self._interval:
             return
         self._last_refresh = now
-        postfix = {"frames": self.frames, "fps": f"{self.fps:.1f}"}
+        postfix = {"frames": self.frames, "pooled_fps": f"{self.fps:.1f}"}
         if self.failed:
             postfix["failed"] = self.failed
         self._bar.set_postfix(postfix, refresh=False)

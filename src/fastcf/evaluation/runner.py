@@ -4,16 +4,25 @@ For each (tracker, sequence) task the tracker is created from its registered pre
 initialised on frame 0 with the sequence's ground-truth box and updated on every later
 frame. Per frame the runner records the box (written in the dataset's own convention),
 ``ok``, ``score`` and the tracker time: ``time.perf_counter`` around ``init``/``update``
-only. Frame decoding is timed separately and reported in the summary, never in the
+only. Frame decoding is timed separately (summary and ``meta/<seq>.json``), never in the
 time files. Frame 0's box is the init box and its time is the ``init`` time, as the
-got10k toolkit records them.
+got10k toolkit records them. Speeds use :mod:`fastcf.metrics.speed` (throughput =
+frames / tracking time).
+
+Before any work: every tracker is checked and built once
+(:mod:`fastcf.evaluation.preflight`), and the results already there are compared with
+this run's settings (:mod:`fastcf.evaluation.store`): only results of the same
+fingerprint are resumed; results of other settings make the run refuse, with a message
+saying how to go on.
 
 Tasks run in this process (``workers=1``), in ``workers`` spawned processes, or on a
 Ray cluster (``executor="ray"``). Workers only track and return arrays; this process
-writes every result file, so workers need the frames but not the results folder. Every
-worker is single-threaded (see :mod:`fastcf.evaluation.threads`). A tracker that raises
-fails only its own task: the message, frame index and traceback go to
-``errors/<seq>.txt`` and the other tasks finish.
+writes every result file, so workers need the frames but not the results folder. Each
+worker process starts with the thread environment of ``threads`` (see
+:mod:`fastcf.evaluation.threads`), and each tracker scopes its own ``threads``. A tracker
+that raises fails only its own task: the message, frame index and traceback go to
+``errors/<seq>.txt`` and the other tasks finish; so does a sequence the dataset reader
+could not read (``Dataset.broken``).
 """
 
 from __future__ import annotations
@@ -34,21 +43,31 @@ import numpy.typing as npt
 
 from fastcf.datasets.base import Dataset, Sequence
 from fastcf.errors import ConfigError
+from fastcf.evaluation.preflight import PreparedTracker, prepare_trackers
+from fastcf.evaluation.preflight import split_overrides as split_overrides  # re-exported
 from fastcf.evaluation.progress import Progress
+from fastcf.evaluation.store import (
+    SAME,
+    conflict_error,
+    inspect_result,
+    save_identity,
+    sequence_record,
+)
 from fastcf.evaluation.threads import (
     apply_thread_limits,
     limit_threads,
     single_thread_env,
     single_thread_vars,
 )
-from fastcf.io.results import (
-    ResultPaths,
-    is_complete,
-    result_paths,
-    write_error,
-    write_result,
+from fastcf.io.results import ResultPaths, result_paths, write_error, write_result
+from fastcf.metrics.speed import (
+    DEFINITIONS,
+    SequenceSpeed,
+    SpeedSummary,
+    sequence_speed,
+    summarize_speed,
 )
-from fastcf.registry import TrackerEntry, available, create, entry, get_config, register
+from fastcf.registry import TrackerEntry, available, create, register
 
 FrameCallback = Callable[[int, float], None]  # (frames tracked since last call, seconds)
 
@@ -150,13 +169,15 @@ def _as_track(
 
 @dataclass(frozen=True)
 class Task:
-    """One tracker on one sequence; picklable so that it can run in another process."""
+    """One tracker on one sequence; picklable so that it can run in another process
+    (unless ``instance`` holds a caller's tracker object: in-process only)."""
 
     index: int
-    tracker: str  # registered name
-    entry: TrackerEntry  # so that user-registered trackers also work in fresh processes
+    tracker: str  # registered name (or the label of a tracker object)
+    entry: TrackerEntry | None  # so that user-registered trackers also work in fresh processes
     overrides: dict[str, Any]
     sequence: Sequence
+    instance: Any = None
 
 
 @dataclass
@@ -175,20 +196,27 @@ class TaskResult:
 class SequenceOutcome:
     tracker: str  # result folder name (tracker name, plus the tag if any)
     sequence: str
-    status: str  # "done" | "skipped" (complete result found) | "failed"
+    status: str  # "done" | "skipped" (complete result of the same settings) | "failed"
     frames: int = 0  # frames tracked, including the init frame
     init_seconds: float = 0.0
     track_seconds: float = 0.0  # init + all updates
     decode_seconds: float = 0.0
     error: str = ""
     error_frame: int | None = None
+    times: npt.NDArray[np.float64] | None = field(default=None, compare=False, repr=False)
+    decode_times: npt.NDArray[np.float64] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def speed(self) -> SequenceSpeed:
+        """Throughput, latency, init and decode of this run (unknown unless done)."""
+        if self.status != "done" or self.times is None:
+            return SequenceSpeed.unknown()
+        return sequence_speed(self.times, self.decode_times)
 
     @property
     def fps(self) -> float:
-        """Tracker-only speed over the update frames (init excluded); 0 when unknown."""
-        updates = self.frames - 1
-        seconds = self.track_seconds - self.init_seconds
-        return updates / seconds if updates > 0 and seconds > 0 else 0.0
+        """Throughput FPS of this run (frames / tracking time); NaN unless done."""
+        return self.speed.throughput_fps
 
 
 @dataclass
@@ -197,6 +225,8 @@ class ExperimentSummary:
     results_root: Path
     outcomes: list[SequenceOutcome] = field(default_factory=list)
     wall_seconds: float = 0.0
+    threads: int = 1
+    fingerprints: dict[str, str] = field(default_factory=dict)  # result folder -> fingerprint
 
     @property
     def failed(self) -> list[SequenceOutcome]:
@@ -206,54 +236,59 @@ class ExperimentSummary:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def results_dir(self) -> Path:
+        """``<results_root>/<dataset>``: where the tracker folders are."""
+        return self.results_root / self.dataset
+
+    def speed(self, tracker: str) -> SpeedSummary:
+        """Speed of the sequences run now (done) by result folder ``tracker``."""
+        done = [o for o in self.outcomes if o.tracker == tracker and o.status == "done"]
+        return summarize_speed([o.times for o in done], [o.decode_times for o in done])
+
     def by_tracker(self) -> dict[str, dict[str, Any]]:
-        """Per result folder: counts, frames, tracker FPS and decode time (done tasks only)."""
+        """Per result folder: counts, frames tracked now and their speed (done tasks)."""
         table: dict[str, dict[str, Any]] = {}
         for o in self.outcomes:
-            row = table.setdefault(
-                o.tracker,
-                {
-                    "done": 0,
-                    "skipped": 0,
-                    "failed": 0,
-                    "frames": 0,
-                    "track_seconds": 0.0,
-                    "init_seconds": 0.0,
-                    "decode_seconds": 0.0,
-                },
-            )
+            row = table.setdefault(o.tracker, {"done": 0, "skipped": 0, "failed": 0, "frames": 0})
             row[o.status] += 1
             if o.status == "done":
                 row["frames"] += o.frames
-                row["track_seconds"] += o.track_seconds
-                row["init_seconds"] += o.init_seconds
-                row["decode_seconds"] += o.decode_seconds
-        for row in table.values():
-            updates = row["frames"] - row["done"]
-            update_s = row["track_seconds"] - row["init_seconds"]
-            row["fps"] = updates / update_s if updates > 0 and update_s > 0 else 0.0
-            row["decode_ms_per_frame"] = (
-                1000.0 * row["decode_seconds"] / row["frames"] if row["frames"] else 0.0
-            )
+        for name, row in table.items():
+            row["speed"] = self.speed(name)
         return table
 
     def to_dict(self) -> dict[str, Any]:
+        trackers = {}
+        for name, row in self.by_tracker().items():
+            trackers[name] = {**row, "speed": row["speed"].to_dict()}
+            if name in self.fingerprints:
+                trackers[name]["fingerprint"] = self.fingerprints[name]
+        sequences = []
+        for o in self.outcomes:
+            d = {k: v for k, v in asdict(o).items() if k not in ("times", "decode_times")}
+            sequences.append(d | {"speed": o.speed.to_dict()})
         return {
             "dataset": self.dataset,
             "results_root": str(self.results_root),
             "wall_seconds": self.wall_seconds,
-            "trackers": self.by_tracker(),
-            "sequences": [asdict(o) | {"fps": o.fps} for o in self.outcomes],
+            "threads": self.threads,
+            "speed_definitions": DEFINITIONS,
+            "trackers": trackers,
+            "sequences": sequences,
         }
 
 
 def run_task(task: Task, on_frames: FrameCallback | None = None) -> TaskResult:
     """Create the tracker and run it over the sequence; never raises for tracker errors."""
     try:
-        if task.tracker not in available():
-            e = task.entry
-            register(e.name, e.tracker, e.preset, e.summary, e.reference)
-        tracker = create(task.tracker, **task.overrides)
+        if task.instance is not None:
+            tracker = task.instance
+        else:
+            if task.tracker not in available() and task.entry is not None:
+                e = task.entry
+                register(e.name, e.tracker, e.preset, e.summary, e.reference)
+            tracker = create(task.tracker, **task.overrides)
     except Exception as exc:  # noqa: BLE001
         return TaskResult(
             task.index,
@@ -281,10 +316,10 @@ def run_task(task: Task, on_frames: FrameCallback | None = None) -> TaskResult:
 _WORKER_QUEUE: Any = None
 
 
-def _init_worker(progress_queue: Any) -> None:
+def _init_worker(progress_queue: Any, threads: int) -> None:
     global _WORKER_QUEUE
     _WORKER_QUEUE = progress_queue
-    apply_thread_limits(1)
+    apply_thread_limits(threads)
 
 
 def _worker_run(task: Task) -> TaskResult:
@@ -301,21 +336,25 @@ def _worker_run(task: Task) -> TaskResult:
     return run_task(task, tick)
 
 
-def _ray_worker_run(task: Task) -> TaskResult:
-    apply_thread_limits(1)
+def _ray_worker_run(task: Task, threads: int) -> TaskResult:
+    apply_thread_limits(threads)
     return run_task(task)
 
 
 def _run_inprocess(
-    tasks: list[Task], handle: Callable[[TaskResult], None], progress: Progress
+    tasks: list[Task], handle: Callable[[TaskResult], None], progress: Progress, threads: int
 ) -> None:
-    with limit_threads(1):
+    with limit_threads(threads):
         for task in tasks:
             handle(run_task(task, progress.add_frames))
 
 
 def _run_processes(
-    tasks: list[Task], workers: int, handle: Callable[[TaskResult], None], progress: Progress
+    tasks: list[Task],
+    workers: int,
+    handle: Callable[[TaskResult], None],
+    progress: Progress,
+    threads: int,
 ) -> None:
     ctx = multiprocessing.get_context("spawn")
     ticks: Any = ctx.Queue()
@@ -336,9 +375,12 @@ def _run_processes(
 
     # The environment must be in place when the children start, before they import
     # numpy/torch/cv2: spawned children copy os.environ at start.
-    with single_thread_env(1):
+    with single_thread_env(threads):
         with cf.ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(ticks,)
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(ticks, threads),
         ) as pool:
             futures = {pool.submit(_worker_run, t): t for t in tasks}
             pending = set(futures)
@@ -372,6 +414,7 @@ def _run_ray(
     address: str | None,
     handle: Callable[[TaskResult], None],
     progress: Progress,
+    threads: int,
 ) -> None:
     try:
         import ray
@@ -382,18 +425,18 @@ def _run_ray(
     started = False
     if not ray.is_initialized():
         kwargs: dict[str, Any] = {
-            "runtime_env": {"env_vars": single_thread_vars(1)},
+            "runtime_env": {"env_vars": single_thread_vars(threads)},
             "log_to_driver": False,
         }
         if address:
             kwargs["address"] = address
         else:
-            kwargs["num_cpus"] = workers
+            kwargs["num_cpus"] = workers * threads
         ray.init(**kwargs)
         started = True
     try:
-        remote = ray.remote(num_cpus=1, max_retries=0)(_ray_worker_run)
-        refs = {remote.remote(t): t for t in tasks}
+        remote = ray.remote(num_cpus=threads, max_retries=0)(_ray_worker_run)
+        refs = {remote.remote(t, threads): t for t in tasks}
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
@@ -415,26 +458,6 @@ def _run_ray(
 # --- the experiment -------------------------------------------------------------------
 
 
-def split_overrides(
-    trackers: SequenceABC[str], overrides: Mapping[str, Any] | None
-) -> dict[str, dict[str, Any]]:
-    """``{"field": v}`` applies to every tracker, ``{"tracker:field": v}`` to one."""
-    per: dict[str, dict[str, Any]] = {t: {} for t in trackers}
-    for key, value in (overrides or {}).items():
-        name, sep, fieldname = key.rpartition(":")
-        if not sep:
-            for t in trackers:
-                per[t][key] = value
-        elif name in per:
-            per[name][fieldname] = value
-        else:
-            raise ConfigError(
-                f"override {key!r} names tracker {name!r}, which is not among the trackers "
-                f"being run ({', '.join(trackers)})"
-            )
-    return per
-
-
 def _error_text(tracker: str, sequence: str, result: TaskResult) -> str:
     frame = "unknown" if result.error_frame is None else str(result.error_frame)
     lines = [
@@ -449,7 +472,7 @@ def _error_text(tracker: str, sequence: str, result: TaskResult) -> str:
 
 
 def run_experiment(
-    trackers: SequenceABC[str],
+    trackers: SequenceABC[Any],
     dataset: Dataset,
     results_root: str | Path,
     workers: int = 1,
@@ -460,76 +483,116 @@ def run_experiment(
     sequences: SequenceABC[str] | None = None,
     tag: str = "",
     quiet: bool = False,
+    threads: int = 1,
+    overwrite_changed: bool = False,
 ) -> ExperimentSummary:
     """Run every tracker on every sequence of ``dataset`` and write the result files.
 
+    ``trackers``: registered names (or tracker objects, run in this process only).
     ``overrides`` are config fields (``"field"`` for all trackers, ``"tracker:field"`` for
-    one); results go to ``<results_root>/<dataset>/<tracker>[_<tag>]/``. With ``resume``,
-    sequences whose result is already complete are skipped. Returns a summary whose
+    one); ``threads`` becomes each tracker's ``threads`` field (and the worker processes'
+    thread environment). Results go to ``<results_root>/<dataset.name>/<tracker>[_<tag>]/``.
+
+    Before any work, every tracker is checked and constructed once
+    (:func:`~fastcf.evaluation.preflight.prepare_trackers`) and the existing results are
+    inspected: with ``resume``, complete results of the same settings (fingerprint) and
+    sequence are skipped, and results of other settings make the run refuse with a
+    :class:`ConfigError` saying how to proceed, unless ``overwrite_changed`` (then only
+    those are re-run). ``resume=False`` re-runs everything. A sequence the dataset could
+    not read (``dataset.broken``) fails alone, with its reason. Returns a summary whose
     ``failed`` list names every task that raised.
     """
-    if not trackers:
-        raise ConfigError("no trackers given")
-    if len(set(trackers)) != len(trackers):
-        raise ConfigError(f"tracker list has duplicates: {', '.join(trackers)}")
     if executor not in EXECUTORS:
         raise ConfigError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     if workers < 1:
         raise ConfigError(f"workers must be >= 1, got {workers}")
-    if tag and any(c in tag for c in "/\\:"):
-        raise ConfigError(f"tag {tag!r} must not contain '/', '\\' or ':'")
-    per_tracker = split_overrides(trackers, overrides)
-    for name in trackers:  # fail fast on unknown names/fields, before any work
-        get_config(name, **per_tracker[name])
-    seqs = list(dataset.sequences)
-    if sequences is not None:
-        seqs = [dataset[name] for name in sequences]
+    prepared = prepare_trackers(trackers, overrides, threads=threads, tag=tag)
+    if any(p.instance is not None for p in prepared) and (workers > 1 or executor == "ray"):
+        raise ConfigError(
+            "tracker objects run in this process only: use workers=1 (or register the "
+            "tracker with fastcf.register and pass its name)"
+        )
+    ds = dataset.subset(sequences) if sequences is not None else dataset
+    seqs = list(ds.sequences)
     root = Path(results_root)
     start = time.perf_counter()
 
-    outcomes: dict[tuple[str, str], SequenceOutcome] = {}
-    tasks: list[Task] = []
-    task_meta: dict[int, tuple[str, Sequence, ResultPaths]] = {}
+    # --- plan: what exists, what runs, what conflicts (nothing is written yet) ---
     order: list[tuple[str, str]] = []
-    for name in trackers:
-        folder = f"{name}_{tag}" if tag else name
+    outcomes: dict[tuple[str, str], SequenceOutcome] = {}
+    todo: list[tuple[PreparedTracker, Sequence, ResultPaths]] = []
+    conflicts = []
+    for p in prepared:
         for seq in seqs:
-            paths = result_paths(root, dataset.name, folder, seq.name)
-            order.append((folder, seq.name))
-            if resume and is_complete(paths, len(seq)):
-                outcomes[(folder, seq.name)] = SequenceOutcome(folder, seq.name, "skipped")
-                continue
-            index = len(tasks)
-            tasks.append(Task(index, name, entry(name), per_tracker[name], seq))
-            task_meta[index] = (folder, seq, paths)
+            paths = result_paths(root, ds.name, p.folder, seq.name)
+            order.append((p.folder, seq.name))
+            existing = inspect_result(paths, p.identity, seq)
+            if resume and existing.state == SAME:
+                outcomes[(p.folder, seq.name)] = SequenceOutcome(p.folder, seq.name, "skipped")
+            elif resume and existing.conflict and not overwrite_changed:
+                conflicts.append((p.folder, paths.tracker_dir, p.identity, seq.name, existing))
+            else:
+                todo.append((p, seq, paths))
+        for name in ds.broken:
+            order.append((p.folder, name))
+    if conflicts:
+        raise conflict_error(conflicts)
+
+    # --- run ---
+    for p in prepared:
+        save_identity(root / ds.name / p.folder, p.identity)
+        for name, reason in ds.broken.items():
+            paths = result_paths(root, ds.name, p.folder, name)
+            message = f"DatasetError: sequence {name!r} cannot be read: {reason}"
+            write_error(paths, f"tracker: {p.folder}\nsequence: {name}\nframe: unknown\n"
+                        f"error: {message}")  # fmt: skip
+            outcomes[(p.folder, name)] = SequenceOutcome(
+                p.folder, name, "failed", error=message, error_frame=None
+            )
+    tasks: list[Task] = []
+    task_meta: dict[int, tuple[PreparedTracker, Sequence, ResultPaths]] = {}
+    for p, seq, paths in todo:
+        index = len(tasks)
+        tasks.append(Task(index, p.name, p.entry, p.overrides, seq, p.instance))
+        task_meta[index] = (p, seq, paths)
 
     def handle(result: TaskResult) -> None:
-        folder, seq, paths = task_meta[result.index]
+        p, seq, paths = task_meta[result.index]
         if result.track is not None:
             track = result.track
+            record = sequence_record(
+                p.identity,
+                seq,
+                ds,
+                frames=len(track.times),
+                threads=p.overrides.get("threads", threads),
+                tracking_seconds=float(track.times.sum()),
+                decode_seconds=float(track.decode_times.sum()),
+            )
             write_result(
                 paths,
                 seq.to_dataset_convention(track.boxes),
                 track.times,
                 track.oks,
                 track.scores,
+                meta=record,
             )
             outcome = SequenceOutcome(
-                folder,
+                p.folder,
                 seq.name,
                 "done",
                 frames=len(track.times),
                 init_seconds=float(track.times[0]),
                 track_seconds=float(track.times.sum()),
                 decode_seconds=float(track.decode_times.sum()),
+                times=track.times,
+                decode_times=track.decode_times,
             )
         else:
-            if paths.boxes.exists():  # a stale result must not pass for this run's
-                paths.boxes.unlink()
-            write_error(paths, _error_text(folder, seq.name, result))
+            write_error(paths, _error_text(p.folder, seq.name, result))
             done = result.partial
             outcome = SequenceOutcome(
-                folder,
+                p.folder,
                 seq.name,
                 "failed",
                 frames=0 if done is None else len(done.times),
@@ -538,25 +601,28 @@ def run_experiment(
                 error=result.error,
                 error_frame=result.error_frame,
             )
-        outcomes[(folder, seq.name)] = outcome
+        outcomes[(p.folder, seq.name)] = outcome
         progress.task_done(failed=outcome.status == "failed")
 
-    progress = Progress(len(order), quiet=quiet, desc=f"eval {dataset.name}")
+    progress = Progress(len(order), quiet=quiet, desc=f"eval {ds.name}")
     try:
-        for _ in range(len(order) - len(tasks)):
-            progress.task_done()
+        for key in order:
+            if key in outcomes:  # skipped, or a broken sequence
+                progress.task_done(failed=outcomes[key].status == "failed")
         if tasks:
             if executor == "ray":
-                _run_ray(tasks, workers, address, handle, progress)
+                _run_ray(tasks, workers, address, handle, progress, threads)
             elif workers == 1 or len(tasks) == 1:
-                _run_inprocess(tasks, handle, progress)
+                _run_inprocess(tasks, handle, progress, threads)
             else:
-                _run_processes(tasks, min(workers, len(tasks)), handle, progress)
+                _run_processes(tasks, min(workers, len(tasks)), handle, progress, threads)
     finally:
         progress.close()
     return ExperimentSummary(
-        dataset.name,
+        ds.name,
         root,
         [outcomes[key] for key in order],
         time.perf_counter() - start,
+        threads,
+        {p.folder: p.identity.fingerprint for p in prepared},
     )

@@ -36,7 +36,13 @@ from fastcf.metrics.sequence import (
     mean_curves,
     score_sequence,
 )
-from fastcf.metrics.speed import SpeedStats, speed_stats, tracking_times
+from fastcf.metrics.speed import (
+    SequenceSpeed,
+    SpeedSummary,
+    sequence_speed,
+    summarize_speed,
+    valid_times,
+)
 
 __all__ = [
     "NORM_PRECISION_THRESHOLD",
@@ -45,7 +51,8 @@ __all__ = [
     "Curves",
     "GotScores",
     "SequenceScores",
-    "SpeedStats",
+    "SequenceSpeed",
+    "SpeedSummary",
     "as_boxes",
     "attribute_means",
     "auc",
@@ -65,10 +72,11 @@ __all__ = [
     "precision_thresholds",
     "score_sequence",
     "sequences_with",
-    "speed_stats",
+    "sequence_speed",
     "success_curve",
     "success_thresholds",
-    "tracking_times",
+    "summarize_speed",
     "valid_boxes",
+    "valid_times",
     "value_at",
 ]

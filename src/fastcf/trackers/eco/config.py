@@ -14,6 +14,7 @@ from typing import Any
 from fastcf.errors import ConfigError
 from fastcf.trackers.adaptation import AdaptationSettings, check_config
 from fastcf.trackers.base import TrackerSettings
+from fastcf.trackers.resources import missing_cnn, missing_file
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,14 @@ class ECOConfig(TrackerSettings, AdaptationSettings):
         if self.number_of_scales < 1 or self.number_of_scales_filter < 1:
             raise ConfigError("ECOConfig: number_of_scales(_filter) must be >= 1")
         check_config(self)
+
+    def missing_resources(self) -> list[str]:
+        """Files / networks this config needs and that are not there (empty: ready)."""
+        return (
+            missing_cnn(self)
+            + missing_file(self.cn_table, "cn_table", "the ColorNames table")
+            + missing_file(self.ic_table, "ic_table", "the intensity-channel table")
+        )
 
 
 def eco_hc() -> ECOConfig:

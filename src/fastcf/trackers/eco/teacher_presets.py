@@ -54,17 +54,25 @@ class TeacherNetwork:
         state = "loaded" if self._net is not None else "not loaded"
         return f"TeacherNetwork({self.name!r}, cache={self.cache!r}, {state})"
 
-    def missing_resources(self) -> list[str]:
-        """What must be fetched before a tracker can use this teacher (empty when cached)."""
-        from fastcf.nets.teacher import teacher_paths
-
-        if self._net is not None or teacher_paths(self.cache, self.name).pt.is_file():
-            return []
-        return [f"the {self.name} teacher (run: fastcf teacher fetch --teacher {self.name})"]
-
     @property
     def loaded(self) -> bool:
         return self._net is not None
+
+    @property
+    def weights_path(self) -> Path:
+        """The cached teacher file this handle reads (it may not exist yet)."""
+        from fastcf.nets.teacher import teacher_paths
+
+        return teacher_paths(self.cache, self.name).pt
+
+    def missing_resources(self) -> list[str]:
+        """``[description]`` when the teacher is not in the cache (nothing is loaded)."""
+        if self._net is not None or self.weights_path.is_file():
+            return []
+        return [
+            f"the {self.name} teacher in the fastcf cache ({self.weights_path}): run "
+            f"`fastcf teacher fetch --teacher {self.name}` once, or set FASTCF_CACHE"
+        ]
 
     def load(self) -> Any:
         """The full teacher ``TapNetwork`` (read from the cache once, then kept)."""

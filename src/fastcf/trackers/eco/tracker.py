@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from fastcf.api import Box, Frame, TrackResult
 from fastcf.cf.cg import CGState
+from fastcf.cf.confidence import ResponseStats, response_stats
 from fastcf.cf.fourier import block_slices, cfft2, odd_size, sample_fs, shift_sample
 from fastcf.cf.interp import interp_fourier
 from fastcf.cf.labels import gaussian_label_fourier
@@ -62,6 +63,7 @@ class ECOTracker(BaseTracker):
         super().__init__(config)
         self.features = FeatureStack(config)
         self.last_scores: np.ndarray | None = None
+        self.last_stats: ResponseStats | None = None  # of the last detection's response
 
     # ------------------------------------------------------------------ set-up
     def _setup(self, image: npt.NDArray[np.uint8], target_sz: np.ndarray) -> None:
@@ -292,6 +294,9 @@ class ECOTracker(BaseTracker):
             self.last_scores = scores
             scale_ind = best.scale_index
             score = best.score
+            self.last_stats = response_stats(
+                sample_fs(scores[scale_ind]), self._sidelobe_exclusion()
+            )
             support = self.img_support_sz / np.asarray(self.output_sz)
             translation = np.array([best.row, best.col]) * support * sample_scales[scale_ind]
             old = self.pos
@@ -341,6 +346,11 @@ class ECOTracker(BaseTracker):
         )
         ok = bool(np.isfinite(score) and score >= cfg.lost_threshold)
         return TrackResult(ok, box, float(score))
+
+    def _sidelobe_exclusion(self) -> int:
+        """Half the target's smaller side in response cells (the peak's neighbourhood)."""
+        cells = self.base_target_sz * np.asarray(self.output_sz) / self.img_support_sz
+        return max(1, int(round(0.5 * float(np.min(cells)))))
 
     def _train(self, xlf_proj: list[np.ndarray]) -> None:
         cfg: ECOConfig = self.config

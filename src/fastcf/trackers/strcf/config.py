@@ -12,6 +12,7 @@ from typing import Any
 from fastcf.errors import ConfigError
 from fastcf.trackers.adaptation import AdaptationSettings, check_config
 from fastcf.trackers.base import TrackerSettings
+from fastcf.trackers.resources import missing_cnn, missing_file
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,10 @@ class STRCFConfig(TrackerSettings, AdaptationSettings):
         if not (self.use_gray or self.use_hog or self.cn_table or self.require_cnn):
             if self.cnn is None and not self.cnn_path:
                 raise ConfigError("STRCFConfig: every feature is disabled")
+
+    def missing_resources(self) -> list[str]:
+        """Files / networks this config needs and that are not there (empty: ready)."""
+        return missing_cnn(self) + missing_file(self.cn_table, "cn_table", "the ColorNames table")
 
 
 def strcf() -> STRCFConfig:
