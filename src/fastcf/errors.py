@@ -33,3 +33,8 @@ class AnnotationError(DatasetError):
 
 class WeightsError(FastCFError, ValueError):
     """A weight file that is missing, truncated or does not match the network."""
+
+
+class TrackerError(FastCFError, RuntimeError):
+    """A tracker's backend (e.g. OpenCV) failed on a frame; the message names the tracker,
+    the frame and the box it was following."""
