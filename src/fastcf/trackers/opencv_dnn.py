@@ -119,9 +119,12 @@ def _quiet(make: Callable[[], Any]) -> Any:
         logging.setLogLevel(level)
 
 
-def _require(cls: str) -> None:
-    if not hasattr(cv2, f"{cls}_create"):
+def _opencv_api(cls: str) -> tuple[Any, Any]:
+    """``(cv2.<cls>_Params, cv2.<cls>_create)``; ConfigError when this build lacks them."""
+    params, create = getattr(cv2, f"{cls}_Params", None), getattr(cv2, f"{cls}_create", None)
+    if params is None or create is None:
         raise ConfigError(f"this OpenCV build ({cv2.__version__}) has no cv2.{cls}")
+    return params, create
 
 
 class _DNNAdapter(OpenCVAdapter):
@@ -176,11 +179,11 @@ class NanoTrackTracker(_DNNAdapter):
         return [self.config.backbone, self.config.neckhead]
 
     def _factory(self) -> Any:
-        _require("TrackerNano")
-        params = cv2.TrackerNano_Params()
+        params_cls, create = _opencv_api("TrackerNano")
+        params = params_cls()
         params.backbone = str(Path(self.config.backbone).expanduser())
         params.neckhead = str(Path(self.config.neckhead).expanduser())
-        return cv2.TrackerNano_create(params)
+        return create(params)
 
 
 class VitTrackTracker(_DNNAdapter):
@@ -192,7 +195,7 @@ class VitTrackTracker(_DNNAdapter):
         return [self.config.net]
 
     def _factory(self) -> Any:
-        _require("TrackerVit")
-        params = cv2.TrackerVit_Params()
+        params_cls, create = _opencv_api("TrackerVit")
+        params = params_cls()
         params.net = str(Path(self.config.net).expanduser())
-        return cv2.TrackerVit_create(params)
+        return create(params)
