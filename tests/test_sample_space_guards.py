@@ -98,3 +98,17 @@ def test_eco_with_a_learning_rate_near_one_keeps_a_finite_model():
     space = tracker.space  # type: ignore[attr-defined]
     assert space.num == 30
     _assert_clean(space)
+
+
+def test_black_first_frame_with_a_vanishing_preconditioner_gives_no_division_by_zero():
+    """An all-zero first patch leaves only ``precond_reg_param`` in ECO's preconditioner;
+    with a tiny (allowed) value it became 1/0 in float32 before the floor."""
+    frames, gt = moving_object_clip(8)
+    black = np.zeros_like(frames[0])
+    tracker = fastcf.create("eco-hc", precond_reg_param=1e-300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tracker.init(black, gt[0])
+        for f in [black] * 3 + frames[1:4]:
+            assert np.all(np.isfinite(tracker.update(f).box))
+    assert all(np.all(np.isfinite(h)) for h in tracker.hf)  # type: ignore[attr-defined]

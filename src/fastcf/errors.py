@@ -36,5 +36,6 @@ class WeightsError(FastCFError, ValueError):
 
 
 class TrackerError(FastCFError, RuntimeError):
-    """A tracker's backend (e.g. OpenCV) failed on a frame; the message names the tracker,
-    the frame and the box it was following."""
+    """A tracker failed on a frame and cannot go on: an error inside its backend (OpenCV;
+    the message names the tracker, the frame and the box) or a numerical failure it
+    refuses to hide (e.g. a non-finite training sample in ECO's sample space)."""

@@ -52,7 +52,8 @@ ECO_RANGES: dict[str, Range] = {
     "init_gn_iter": COUNT,
     "cg_forgetting_rate": Range(0.0, high_open=False),  # inf: never forget CG momentum
     "precond_data_param": UNIT_CLOSED,  # weights of a convex combination
-    "precond_reg_param": UNIT_CLOSED,
+    # 0 leaves the preconditioner at the sample energy alone: 1/0 on an empty (black) patch
+    "precond_reg_param": Range(0.0, 1.0, low_open=True, high_open=False),  # (0, 1]
     "precond_proj_param": POSITIVE,  # 0 makes the projection preconditioner singular
     "reg_window_min": POSITIVE,
     "reg_window_edge": POSITIVE,
