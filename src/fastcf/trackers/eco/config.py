@@ -34,8 +34,8 @@ ECO_RANGES: dict[str, Range] = {
     "color_compressed_dim": COUNT_1,
     "cnn_downsample": COUNT_1,  # per CNN layer
     "cnn_compressed_dims": COUNT,  # per CNN layer; 0 keeps all channels
-    "normalize_power": POSITIVE,
-    "search_area_scale": POSITIVE,
+    "normalize_power": Range(1.0),  # a p-norm; powers near 0 overflow (x^(1/p))
+    "search_area_scale": Range(1.0),  # the search region covers at least the target
     "min_image_sample_size": POSITIVE,
     "max_image_sample_size": POSITIVE,
     "refinement_iterations": COUNT_1,
@@ -58,7 +58,9 @@ ECO_RANGES: dict[str, Range] = {
     "reg_window_min": POSITIVE,
     "reg_window_edge": POSITIVE,
     "reg_window_power": POSITIVE,
-    "reg_sparsity_threshold": Range(0.0, 1.0),  # [0, 1)
+    # 0 keeps every coefficient: a reg. filter as large as the sample, which the filter
+    # operator cannot apply
+    "reg_sparsity_threshold": UNIT_OPEN,
     "interpolation_bicubic_a": Range(-1.0, 0.0, high_open=False),  # Keys kernel: [-1, 0]
     "number_of_scales": COUNT_1,
     "scale_step": Range(1.0, low_open=True),  # log(step) divides: > 1

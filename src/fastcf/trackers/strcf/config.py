@@ -22,7 +22,7 @@ STRCF_RANGES: dict[str, Range] = {
     "hog_clip": POSITIVE,
     "cnn_downsample": COUNT_1,  # per CNN layer
     "cnn_reg_ratio": POSITIVE,  # per CNN layer
-    "search_area_scale": POSITIVE,
+    "search_area_scale": Range(1.0),  # the search region covers at least the target
     "min_image_sample_size": POSITIVE,
     "max_image_sample_size": POSITIVE,
     "reg_window_max": POSITIVE,

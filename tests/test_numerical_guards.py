@@ -1,5 +1,6 @@
-"""The ECO sample space never writes NaN: 0/0 and empty-weight paths raise or recover
-explicitly (issue 12, item 4). Before the guards, a learning rate of 1 (or one close to
+"""Numerical guards: the ECO sample space never writes NaN, the preconditioner and CG
+never divide by zero; 0/0 and empty-weight paths raise or recover explicitly (issue 12,
+item 4). Before the guards, a learning rate of 1 (or one close to
 1 with many samples, through underflow) merged two zero-weight samples: 0/0, NaN in the
 store, and only a NumPy RuntimeWarning as a sign."""
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import fastcf
+from fastcf.cf.cg import CGState, pcg
 from fastcf.errors import ConfigError, TrackerError
 from fastcf.trackers.eco.sample_space import SampleSpace
 from synthetic import moving_object_clip
@@ -112,3 +114,28 @@ def test_black_first_frame_with_a_vanishing_preconditioner_gives_no_division_by_
         for f in [black] * 3 + frames[1:4]:
             assert np.all(np.isfinite(tracker.update(f).box))
     assert all(np.all(np.isfinite(h)) for h in tracker.hf)  # type: ignore[attr-defined]
+
+
+def test_cg_warm_start_from_a_vanished_residual_restarts_instead_of_dividing_by_zero():
+    """A CG state whose rho is 0 (its residual vanished, e.g. on an empty patch) used to
+    raise ZeroDivisionError in the Polak-Ribiere beta of the next call."""
+    a = np.diag([2.0, 3.0, 4.0])
+    b = [np.array([1.0, -2.0, 0.5])]
+
+    def ip(u, v):
+        return float(np.dot(u[0], v[0]))
+
+    state = CGState(p=[np.ones(3)], rho=0.0, r_prev=[np.zeros(3)])
+    for use_fr in (False, True):
+        x, new_state, res = pcg(
+            lambda v: [a @ v[0]],
+            b,
+            [np.zeros(3)],
+            ip,
+            maxit=3,
+            use_fr=use_fr,
+            state=state,
+            forget_factor=1.0,
+        )
+        np.testing.assert_allclose(x[0], np.linalg.solve(a, b[0]), rtol=1e-8)
+        assert np.isfinite(new_state.rho)
