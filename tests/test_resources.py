@@ -56,7 +56,7 @@ def test_trackers_command_marks_what_is_needed(empty_cache: Path, capsys) -> Non
     assert "[needs a resource]" in lines[eco] and "needs a CNN" in lines[eco + 1]
     assert not any(line.startswith("feco ") and "needs" in line for line in lines)
     assert main(["trackers", "eco-vgg16"]) == 0
-    assert "NEEDS the VGG16 teacher" in capsys.readouterr().out
+    assert "NEEDS the vgg16 teacher" in capsys.readouterr().out
 
 
 def test_eval_and_bench_check_every_tracker_first(

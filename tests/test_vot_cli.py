@@ -45,21 +45,21 @@ def test_eval_and_report_vot_protocols(vot_root, capsys):
             )
             == 0
         )
-    sup = json.loads((out / "VOT" / "vot-supervised" / "report.json").read_text())
-    rt = json.loads((out / "VOT" / "vot-realtime-30fps" / "report.json").read_text())
+    sup = json.loads((out / "data" / "vot-supervised" / "report.json").read_text())
+    rt = json.loads((out / "data" / "vot-realtime-30fps" / "report.json").read_text())
     for data in (sup, rt):
         t = data["trackers"]["eco-hc"]
         assert data["eao_interval"] == [5, 20]
         assert t["failures"] == 0 and t["accuracy"] > 0.6 and 0.5 < t["eao"] <= 1.0
-    assert (results / "VOT" / "eco-hc" / "vot-supervised" / "clip" / "clip_001.txt").is_file()
-    held = results / "VOT" / "eco-hc" / "vot-realtime-30fps" / "clip" / "clip_001_held.value"
+    assert (results / "data" / "eco-hc" / "vot-supervised" / "clip" / "clip_001.txt").is_file()
+    held = results / "data" / "eco-hc" / "vot-realtime-30fps" / "clip" / "clip_001_held.value"
     assert held.is_file()
-    assert (out / "VOT" / "vot-supervised" / "eao_curve.png").is_file()
+    assert (out / "data" / "vot-supervised" / "eao_curve.png").is_file()
     printed = capsys.readouterr().out
     assert "EAO 5..20" in printed
-    # the OTB protocol is still the default: no --protocol, no VOT folder
+    # the OTB protocol is still the default: no --protocol, no vot-* folder
     assert main(["eval", spec, "--trackers", "eco-hc", "--results", str(results), "--quiet"]) == 0
-    assert (results / "VOT" / "eco-hc" / "clip.txt").is_file()
+    assert (results / "data" / "eco-hc" / "clip.txt").is_file()
 
 
 def test_bad_protocol_options_are_one_line_errors(vot_root, capsys):
@@ -132,7 +132,7 @@ def test_real_vot_toolkit_matches_fastcf(tmp_path):
     tk = read_toolkit_analysis(run_toolkit(vot, ws).analysis)["fastcf_eco-hc"]
     vot_data = open_dataset(f"vot:{ws.root / 'sequences'}")
     run_vot(["eco-hc"], vot_data, tmp_path / "own")
-    own = score_vot(tmp_path / "own" / "VOT", vot_data, "vot-supervised", interval=ws.interval)
+    own = score_vot(tmp_path / "own" / vot_data.name, vot_data, "vot-supervised", interval=ws.interval)
     mine = own.scores[0]
     for q in mine.sequences:
         toolkit_lines = toolkit_trajectory(ws.root, "fastcf_eco-hc", q.sequence).read_text()

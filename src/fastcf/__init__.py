@@ -8,6 +8,7 @@ from fastcf.errors import (
     FastCFError,
     FrameError,
     InvalidBoxError,
+    TrackerError,
     WeightsError,
 )
 from fastcf.registry import available, create, get_config, missing_resources, register
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidBoxError",
     "TrackResult",
     "Tracker",
+    "TrackerError",
     "WeightsError",
     "__version__",
     "available",

@@ -33,3 +33,9 @@ class AnnotationError(DatasetError):
 
 class WeightsError(FastCFError, ValueError):
     """A weight file that is missing, truncated or does not match the network."""
+
+
+class TrackerError(FastCFError, RuntimeError):
+    """A tracker failed on a frame and cannot go on: an error inside its backend (OpenCV;
+    the message names the tracker, the frame and the box) or a numerical failure it
+    refuses to hide (e.g. a non-finite training sample in ECO's sample space)."""

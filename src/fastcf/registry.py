@@ -229,6 +229,28 @@ register(
     "OpenCV MOSSE (single-channel CF on grayscale)",
     "Bolme et al., CVPR 2010; OpenCV contrib (legacy) implementation",
 )
+# OpenCV's DNN trackers (fastcf.trackers.opencv_dnn); the ONNX models are not shipped
+register(
+    "opencv-nanotrack",
+    "fastcf.trackers.opencv_dnn:NanoTrackTracker",
+    "fastcf.trackers.opencv_dnn:nanotrack",
+    "OpenCV TrackerNano: NanoTrack v2 (Siamese, ONNX backbone= + neckhead=), fed BGR frames",
+    "HonglinChu/SiamTrackers NanoTrack v2 (Apache-2.0); OpenCV implementation",
+)
+register(
+    "opencv-nanotrack-rgb",
+    "fastcf.trackers.opencv_dnn:NanoTrackTracker",
+    "fastcf.trackers.opencv_dnn:nanotrack_rgb",
+    "OpenCV TrackerNano fed RGB frames, so the network sees the BGR order it was trained on",
+    "HonglinChu/SiamTrackers NanoTrack v2 (Apache-2.0); OpenCV implementation",
+)
+register(
+    "opencv-vittrack",
+    "fastcf.trackers.opencv_dnn:VitTrackTracker",
+    "fastcf.trackers.opencv_dnn:vittrack",
+    "OpenCV TrackerVit: VitTrack (one-stream transformer, ONNX net=), fed BGR frames",
+    "opencv_zoo object_tracking_vittrack_2023sep (Apache-2.0); OpenCV implementation",
+)
 
 # ECO (fastcf.trackers.eco; parameters and deviations in docs/eco.md)
 register(

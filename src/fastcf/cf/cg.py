@@ -69,7 +69,9 @@ def pcg(
         rho = ip(r, z)
         if rho == 0 or not np.isfinite(rho):
             break
-        if p is None:
+        if p is None or rho1 == 0 or not np.isfinite(rho1):
+            # no usable previous rho (first iteration, or a warm start from a state whose
+            # residual vanished): restart from the preconditioned residual, never x / 0
             p = list(z)
         else:
             if use_fr or r_prev is None:

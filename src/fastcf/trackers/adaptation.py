@@ -19,7 +19,8 @@ The step counts bound the cost deterministically; the optional wall-clock caps s
 when a step would pass them, which makes the result depend on the machine's load.
 
 The configuration fields are shared by the ECO and STRCF configs; :func:`check_config`
-validates them and :func:`from_config` builds the adaptation.
+validates them (``AdaptationSettings.__post_init__``) and :func:`from_config` builds the
+adaptation.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fastcf.errors import ConfigError
+from fastcf.trackers.ranges import COUNT, NON_NEGATIVE, UNIT_OPEN, Range, check_ranges
 
 
 def private_cnn(source: Any) -> Any:
@@ -63,36 +65,34 @@ class AdaptationSettings:
     adapt_update_max_ms: float | None = None
     adapt_distractor_ratio: float = 0.3  # distractor: local max >= ratio x the peak
 
+    def __post_init__(self) -> None:
+        check_config(self)
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:  # cooperative: configs combine several settings mix-ins
+            parent()
+
+
+# Allowed range of every numeric AdaptationSettings field (docs/distillation.md)
+ADAPTATION_RANGES: dict[str, Range] = {
+    "adapt_steps": COUNT,
+    "adapt_lr": Range(0.0, 1.0, low_open=True, high_open=False),  # (0, 1]
+    "adapt_max_ms": Range(0.0, low_open=True, none_ok=True),  # None: no cap
+    "adapt_interval": COUNT,  # 0: first frame only
+    "adapt_confidence": NON_NEGATIVE,
+    "adapt_update_steps": COUNT,
+    "adapt_update_max_ms": Range(0.0, low_open=True, none_ok=True),
+    "adapt_distractor_ratio": UNIT_OPEN,
+}
+
 
 def check_config(config: Any) -> None:
-    """Validate the ``adapt_*`` fields of an ECO / STRCF config (when adaptation is on)."""
-    name = type(config).__name__
-    if not config.online_adaptation:
-        return
-    if not config.adapt_layers:
-        raise ConfigError(f"{name}.adapt_layers is empty with online_adaptation on")
-    if config.adapt_steps < 0 or not config.adapt_lr > 0:
+    """Validate the ``adapt_*`` fields of an ECO / STRCF config: every numeric field is in
+    its range (:data:`ADAPTATION_RANGES`, whether adaptation is on or not), and
+    ``adapt_layers`` is not empty when adaptation is on."""
+    check_ranges(config, ADAPTATION_RANGES)
+    if config.online_adaptation and not config.adapt_layers:
         raise ConfigError(
-            f"{name}: adapt_steps must be >= 0 and adapt_lr > 0, got "
-            f"{config.adapt_steps}, {config.adapt_lr}"
-        )
-    for key in ("adapt_max_ms", "adapt_update_max_ms"):
-        value = getattr(config, key)
-        if value is not None and not value > 0:
-            raise ConfigError(f"{name}.{key} must be > 0 or None (no cap), got {value!r}")
-    if config.adapt_interval < 0:
-        raise ConfigError(
-            f"{name}.adapt_interval must be >= 0 (0: first frame only), got {config.adapt_interval}"
-        )
-    if config.adapt_update_steps < 0:
-        raise ConfigError(
-            f"{name}.adapt_update_steps must be >= 0, got {config.adapt_update_steps}"
-        )
-    if not config.adapt_confidence >= 0:
-        raise ConfigError(f"{name}.adapt_confidence must be >= 0, got {config.adapt_confidence}")
-    if not 0 < config.adapt_distractor_ratio < 1:
-        raise ConfigError(
-            f"{name}.adapt_distractor_ratio must be in (0, 1), got {config.adapt_distractor_ratio}"
+            f"{type(config).__name__}.adapt_layers is empty with online_adaptation on"
         )
 
 

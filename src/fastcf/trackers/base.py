@@ -27,6 +27,9 @@ class TrackerSettings:
 
     def __post_init__(self) -> None:
         check_threads(self.threads, f"{type(self).__name__}.threads")
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:  # cooperative: e.g. AdaptationSettings checks its fields
+            parent()
 
 
 class BaseTracker(ABC):

@@ -12,9 +12,69 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastcf.errors import ConfigError
-from fastcf.trackers.adaptation import AdaptationSettings, check_config
+from fastcf.trackers.adaptation import AdaptationSettings
 from fastcf.trackers.base import TrackerSettings
+from fastcf.trackers.ranges import (
+    COUNT,
+    COUNT_1,
+    NON_NEGATIVE,
+    POSITIVE,
+    UNIT_CLOSED,
+    UNIT_OPEN,
+    Range,
+    check_ranges,
+)
 from fastcf.trackers.resources import missing_cnn, missing_file
+
+# Allowed range of every numeric ECOConfig field (docs/eco.md, "Validation"); the
+# adapt_* fields are checked by AdaptationSettings, threads by TrackerSettings.
+ECO_RANGES: dict[str, Range] = {
+    "hog_cell_size": COUNT,  # 0 disables fHOG
+    "hog_compressed_dim": COUNT_1,
+    "color_cell_size": COUNT_1,
+    "color_compressed_dim": COUNT_1,
+    "cnn_downsample": COUNT_1,  # per CNN layer
+    "cnn_compressed_dims": COUNT,  # per CNN layer; 0 keeps all channels
+    "normalize_power": Range(1.0),  # a p-norm; powers near 0 overflow (x^(1/p))
+    "search_area_scale": Range(1.0),  # the search region covers at least the target
+    "min_image_sample_size": POSITIVE,
+    "max_image_sample_size": POSITIVE,
+    "refinement_iterations": COUNT_1,
+    "newton_iterations": COUNT,
+    "output_sigma_factor": POSITIVE,
+    # 0 never learns; 1 zeroes every stored sample weight (0/0 in the sample space)
+    "learning_rate": UNIT_OPEN,
+    "n_samples": COUNT_1,
+    "train_gap": COUNT,
+    "skip_after_frame": COUNT,
+    "projection_reg": POSITIVE,
+    "cg_iter": COUNT,
+    "init_cg_iter": COUNT,
+    "init_gn_iter": COUNT,
+    "cg_forgetting_rate": Range(0.0, high_open=False),  # inf: never forget CG momentum
+    "precond_data_param": UNIT_CLOSED,  # weights of a convex combination
+    # 0 leaves the preconditioner at the sample energy alone: 1/0 on an empty (black) patch
+    "precond_reg_param": Range(0.0, 1.0, low_open=True, high_open=False),  # (0, 1]
+    "precond_proj_param": POSITIVE,  # 0 makes the projection preconditioner singular
+    "reg_window_min": POSITIVE,
+    "reg_window_edge": POSITIVE,
+    "reg_window_power": POSITIVE,
+    # 0 keeps every coefficient: a reg. filter as large as the sample, which the filter
+    # operator cannot apply
+    "reg_sparsity_threshold": UNIT_OPEN,
+    "interpolation_bicubic_a": Range(-1.0, 0.0, high_open=False),  # Keys kernel: [-1, 0]
+    "number_of_scales": COUNT_1,
+    "scale_step": Range(1.0, low_open=True),  # log(step) divides: > 1
+    "scale_sigma_factor": POSITIVE,
+    "scale_learning_rate": Range(0.0, 1.0, low_open=True, high_open=False),  # (0, 1]
+    "number_of_scales_filter": Range(3, integer=True),  # a peak needs both neighbours
+    "number_of_interp_scales": Range(3, integer=True),  # the parabola needs 3 points
+    "scale_model_factor": POSITIVE,
+    "scale_step_filter": Range(1.0, low_open=True),
+    "scale_model_max_area": POSITIVE,
+    "scale_lambda": POSITIVE,
+    "lost_threshold": NON_NEGATIVE,
+}
 
 
 @dataclass(frozen=True)
@@ -108,32 +168,17 @@ class ECOConfig(TrackerSettings, AdaptationSettings):
             raise ConfigError(
                 "ECOConfig.color_feature='ic' needs ic_table (path to intensityChannelNorm6.mat)"
             )
-        positive = {
-            "search_area_scale": self.search_area_scale,
-            "min_image_sample_size": self.min_image_sample_size,
-            "max_image_sample_size": self.max_image_sample_size,
-            "output_sigma_factor": self.output_sigma_factor,
-            "scale_step": self.scale_step,
-            "scale_step_filter": self.scale_step_filter,
-        }
-        for key, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"ECOConfig.{key} must be > 0, got {value!r}")
-        if not 0 <= self.learning_rate <= 1:
-            raise ConfigError(
-                f"ECOConfig.learning_rate must be in [0, 1], got {self.learning_rate}"
-            )
-        if self.n_samples < 1:
-            raise ConfigError(f"ECOConfig.n_samples must be >= 1, got {self.n_samples}")
+        check_ranges(self, ECO_RANGES)
         if self.min_image_sample_size > self.max_image_sample_size:
-            raise ConfigError("ECOConfig.min_image_sample_size exceeds max_image_sample_size")
-        if self.hog_cell_size < 0 or self.color_cell_size < 1:
-            raise ConfigError("ECOConfig: hog_cell_size must be >= 0, color_cell_size >= 1")
-        if self.train_gap < 0 or self.cg_iter < 0 or self.init_gn_iter < 0:
-            raise ConfigError("ECOConfig: train_gap, cg_iter and init_gn_iter must be >= 0")
-        if self.number_of_scales < 1 or self.number_of_scales_filter < 1:
-            raise ConfigError("ECOConfig: number_of_scales(_filter) must be >= 1")
-        check_config(self)
+            raise ConfigError(
+                f"ECOConfig.min_image_sample_size ({self.min_image_sample_size:g}) exceeds "
+                f"max_image_sample_size ({self.max_image_sample_size:g})"
+            )
+        if self.reg_window_edge < self.reg_window_min:
+            raise ConfigError(
+                f"ECOConfig.reg_window_edge ({self.reg_window_edge:g}) must be >= "
+                f"reg_window_min ({self.reg_window_min:g}): the window grows towards the edge"
+            )
 
     def missing_resources(self) -> list[str]:
         """Files / networks this config needs and that are not there (empty: ready)."""

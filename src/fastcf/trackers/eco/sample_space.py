@@ -5,10 +5,24 @@ to date; when the memory is full a new sample either replaces one whose prior we
 decayed below ``minimum_sample_weight``, is merged with its nearest stored sample, or the
 two nearest stored samples are merged and the new one takes the freed slot. Prior
 weights always sum to one.
+
+Numerical guards (no NaN ever reaches the store; every failure is an exception, not a
+NumPy warning):
+
+* ``learning_rate`` must lie in (0, 1) and ``n_samples`` be >= 1 (:class:`ConfigError`):
+  with a rate of 1 every stored weight becomes 0 and merging two of them is 0/0.
+* A weight that underflowed to exactly 0 (rates close to 1 with many samples: ``(1 -
+  lr)^k`` reaches 0 long before the reference's ``minimum_sample_weight``, itself 0 then)
+  counts as decayed: its slot is replaced by the new sample, as a weight below
+  ``minimum_sample_weight`` is. So two zero-weight samples are never merged.
+* A new sample holding NaN or inf is refused (:class:`TrackerError`), and so is any
+  merge with zero total weight or a weight vector that no longer sums to a positive
+  finite number; the store is left as it was before the call.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fastcf.cf.fourier import half_weights
+from fastcf.errors import ConfigError, TrackerError
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,10 @@ class SampleSpace:
     def __init__(
         self, shapes: Sequence[tuple[int, ...]], n_samples: int, learning_rate: float
     ) -> None:
+        if not 0 < learning_rate < 1:
+            raise ConfigError(f"SampleSpace: learning_rate must be in (0, 1), got {learning_rate}")
+        if int(n_samples) != n_samples or n_samples < 1:
+            raise ConfigError(f"SampleSpace: n_samples must be an integer >= 1, got {n_samples}")
         self.n_samples = int(n_samples)
         self.learning_rate = float(learning_rate)
         self.samples = [np.zeros((n_samples, *s), np.complex64) for s in shapes]
@@ -64,19 +83,44 @@ class SampleSpace:
 
     # -- the update ------------------------------------------------------------------
     def update(self, sample: list[np.ndarray]) -> SpaceUpdate:
-        """Insert ``sample`` (list of ``(C, H, Wh)``) and return what changed."""
+        """Insert ``sample`` (list of ``(C, H, Wh)``) and return what changed.
+
+        Raises TrackerError (and leaves the store as it was) for a sample holding NaN/inf or
+        weights that cannot be renormalised (module docstring)."""
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf: refused just below
+            new_norm = self.norm2(sample)
+        if not math.isfinite(new_norm):
+            raise TrackerError(
+                f"ECO sample space: the new training sample is not finite (squared norm "
+                f"{new_norm}); it was not stored"
+            )
+        saved = (self.prior_weights.copy(), self.gram.copy(), self.distance.copy(), self.num)
+        try:
+            return self._insert(sample, new_norm)
+        except TrackerError:
+            self.prior_weights, self.gram, self.distance, self.num = saved
+            raise
+
+    def _insert(self, sample: list[np.ndarray], new_norm: float) -> SpaceUpdate:
         lr = self.learning_rate
         gv = self.gram_vector(sample)
-        new_norm = self.norm2(sample)
         n = self.num
         dist = np.full(self.n_samples, np.inf)
         dist[:n] = np.maximum(new_norm + np.diag(self.gram)[:n] - 2 * gv[:n], 0.0)
         if n == self.n_samples:
             min_id = int(np.argmin(self.prior_weights))
-            if self.prior_weights[min_id] < self.minimum_sample_weight:
+            min_weight = self.prior_weights[min_id]
+            if min_weight < self.minimum_sample_weight or min_weight <= 0:
+                # a decayed sample (or one whose weight underflowed to 0) gives its slot
+                rest = float(self.prior_weights.sum() - min_weight)
+                if not (rest > 0 and math.isfinite(rest)):
+                    raise TrackerError(
+                        f"ECO sample space: the other {n - 1} samples' weights sum to {rest}; "
+                        "cannot renormalise them"
+                    )
                 self._update_distances(gv, new_norm, min_id, -1, 0.0, 1.0)
                 self.prior_weights[min_id] = 0.0
-                self.prior_weights *= (1 - lr) / self.prior_weights.sum()
+                self.prior_weights *= (1 - lr) / rest
                 self.prior_weights[min_id] = lr
                 result = SpaceUpdate(-1, None, min_id)
             else:
@@ -114,7 +158,11 @@ class SampleSpace:
                 self.prior_weights[pos] = lr
             self.num = n + 1
             result = SpaceUpdate(-1, None, pos)
-        total = self.prior_weights.sum()
+        total = float(self.prior_weights.sum())
+        if not (total > 0 and math.isfinite(total)):
+            raise TrackerError(
+                f"ECO sample space: the prior weights sum to {total} after an update"
+            )
         if abs(1.0 - total) > 1e-5:  # numerical drift only; renormalise
             self.prior_weights /= total
         if result.merged_id >= 0 and result.merged is not None:
@@ -141,7 +189,7 @@ class SampleSpace:
         self, gv: np.ndarray, new_norm: float, id1: int, id2: int, w1: float, w2: float
     ) -> None:
         """ECO's ``update_distance_matrix`` (gram and distance matrices in place)."""
-        a1 = w1 / (w1 + w2)
+        a1 = _share(w1, w2)
         a2 = 1 - a1
         g = self.gram
         active = max(self.num, id1 + 1, id2 + 1)
@@ -182,5 +230,16 @@ class SampleSpace:
 
 def _merge(s1: list[np.ndarray], s2: list[np.ndarray], w1: float, w2: float) -> list[np.ndarray]:
     """Weighted mean of two samples (ECO's ``merge_samples`` with type 'Merge')."""
-    a1 = w1 / (w1 + w2)
+    a1 = _share(w1, w2)
     return [(a1 * x1 + (1 - a1) * x2).astype(np.complex64) for x1, x2 in zip(s1, s2, strict=True)]
+
+
+def _share(w1: float, w2: float) -> float:
+    """``w1 / (w1 + w2)``, the first sample's share of a merge; TrackerError instead of 0/0
+    (unreachable with the zero-weight rule of :meth:`SampleSpace.update`)."""
+    total = w1 + w2
+    if not (total > 0 and math.isfinite(total)):
+        raise TrackerError(
+            f"ECO sample space: cannot merge two samples of weights {w1} and {w2} (total {total})"
+        )
+    return float(w1 / total)

@@ -69,6 +69,15 @@ def preconditioner(
     ]
 
 
+def inverse_preconditioner(diag_m: Vec) -> Vec:
+    """``1 / M`` elementwise, with ``M`` floored at float32's smallest normal number: an
+    empty (all-zero) patch with a vanishing ``precond_reg_param`` would otherwise give
+    1/0 (inf, then NaN in CG). With the presets ``M >= reg_param * reg_energy`` is far
+    above the floor, so the floor changes nothing there."""
+    tiny = np.finfo(np.float32).tiny
+    return [1.0 / np.maximum(m, tiny) for m in diag_m]
+
+
 def train_filter(
     hf: Vec,
     samples: Vec,
@@ -86,7 +95,7 @@ def train_filter(
     w32 = weights.astype(np.float32)
     wsum = [np.einsum("n,nchw->chw", w32, x) for x in samples]  # no threaded BLAS call
     rhs = [np.conj(x) * y for x, y in zip(wsum, yf, strict=True)]
-    inv_m = [1.0 / m for m in diag_m]
+    inv_m = inverse_preconditioner(diag_m)
     return pcg(
         lambda v: lhs_filter(v, samples, weights, geo),
         rhs,
@@ -151,7 +160,7 @@ def train_joint(
     ]
     diag_m = preconditioner(sample_energy, reg_energy, precond_data_param, precond_reg_param)
     diag_m += [precond_proj_param * (e + projection_reg) for e in proj_energy]
-    inv_m = [1.0 / m for m in diag_m]
+    inv_m = inverse_preconditioner(diag_m)
     proj = [p.astype(np.float32).copy() for p in proj]
     hf = [h.copy() for h in hf]
     residuals: list[float] = []

@@ -10,9 +10,36 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastcf.errors import ConfigError
-from fastcf.trackers.adaptation import AdaptationSettings, check_config
+from fastcf.trackers.adaptation import AdaptationSettings
 from fastcf.trackers.base import TrackerSettings
+from fastcf.trackers.ranges import COUNT, COUNT_1, NON_NEGATIVE, POSITIVE, Range, check_ranges
 from fastcf.trackers.resources import missing_cnn, missing_file
+
+# Allowed range of every numeric STRCFConfig field (docs/strcf.md, "Validation"); the
+# adapt_* fields are checked by AdaptationSettings, threads by TrackerSettings.
+STRCF_RANGES: dict[str, Range] = {
+    "cell_size": COUNT_1,
+    "hog_orients": COUNT_1,
+    "hog_clip": POSITIVE,
+    "cnn_downsample": COUNT_1,  # per CNN layer
+    "cnn_reg_ratio": POSITIVE,  # per CNN layer
+    "search_area_scale": Range(1.0),  # the search region covers at least the target
+    "min_image_sample_size": POSITIVE,
+    "max_image_sample_size": POSITIVE,
+    "reg_window_max": POSITIVE,
+    "reg_window_min": POSITIVE,
+    "refinement_iterations": COUNT_1,
+    "newton_iterations": COUNT,
+    "number_of_scales": COUNT_1,
+    "scale_step": Range(1.0),  # [1, inf): 1 searches one scale only
+    "output_sigma_factor": POSITIVE,
+    "temporal_regularization": NON_NEGATIVE,  # mu; 0: plain SRDCF-like ADMM
+    "admm_iterations": COUNT_1,
+    "init_penalty": POSITIVE,  # ADMM's gamma divides: > 0
+    "max_penalty": POSITIVE,
+    "penalty_step": POSITIVE,
+    "lost_threshold": NON_NEGATIVE,
+}
 
 
 @dataclass(frozen=True)
@@ -64,46 +91,23 @@ class STRCFConfig(TrackerSettings, AdaptationSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        positive = {
-            "cell_size": self.cell_size,
-            "search_area_scale": self.search_area_scale,
-            "min_image_sample_size": self.min_image_sample_size,
-            "max_image_sample_size": self.max_image_sample_size,
-            "reg_window_max": self.reg_window_max,
-            "reg_window_min": self.reg_window_min,
-            "scale_step": self.scale_step,
-            "output_sigma_factor": self.output_sigma_factor,
-            "init_penalty": self.init_penalty,
-            "max_penalty": self.max_penalty,
-            "penalty_step": self.penalty_step,
-            "hog_clip": self.hog_clip,
-        }
-        for key, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"STRCFConfig.{key} must be > 0, got {value!r}")
+        check_ranges(self, STRCF_RANGES)
         if self.min_image_sample_size > self.max_image_sample_size:
-            raise ConfigError("STRCFConfig.min_image_sample_size exceeds max_image_sample_size")
-        if self.temporal_regularization < 0:
             raise ConfigError(
-                f"STRCFConfig.temporal_regularization must be >= 0, got "
-                f"{self.temporal_regularization}"
+                f"STRCFConfig.min_image_sample_size ({self.min_image_sample_size:g}) exceeds "
+                f"max_image_sample_size ({self.max_image_sample_size:g})"
             )
-        for key in ("admm_iterations", "number_of_scales", "hog_orients", "refinement_iterations"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"STRCFConfig.{key} must be >= 1, got {getattr(self, key)}")
-        if self.newton_iterations < 0:
+        if self.reg_window_min > self.reg_window_max:
             raise ConfigError(
-                f"STRCFConfig.newton_iterations must be >= 0, got {self.newton_iterations}"
+                f"STRCFConfig.reg_window_min ({self.reg_window_min:g}) exceeds "
+                f"reg_window_max ({self.reg_window_max:g})"
             )
-        check_config(self)
         n = len(self.cnn_layers)
         if len(self.cnn_downsample) != n or len(self.cnn_reg_ratio) != n:
             raise ConfigError(
                 "STRCFConfig: cnn_layers, cnn_downsample and cnn_reg_ratio need the same "
                 f"length, got {n}, {len(self.cnn_downsample)}, {len(self.cnn_reg_ratio)}"
             )
-        if any(d < 1 for d in self.cnn_downsample) or any(r <= 0 for r in self.cnn_reg_ratio):
-            raise ConfigError("STRCFConfig: cnn_downsample must be >= 1 and cnn_reg_ratio > 0")
         if not (self.use_gray or self.use_hog or self.cn_table or self.require_cnn):
             if self.cnn is None and not self.cnn_path:
                 raise ConfigError("STRCFConfig: every feature is disabled")
