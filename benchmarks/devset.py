@@ -62,7 +62,7 @@ def dev_dataset(max_frames: int | None = None, data: Path = SEQUENCES, names: Se
     ds = open_dataset(f"otb:{data}")
     seqs = [s for s in ds if not names or s.name in names]
     if max_frames is None:
-        return Dataset(ds.name, ds.root, seqs, ds.attribute_names)
+        return Dataset(ds.name, ds.root, seqs, ds.attribute_names, layout=ds.layout)
     cut = []
     for s in seqs:
         n = min(len(s), max_frames)
@@ -70,7 +70,9 @@ def dev_dataset(max_frames: int | None = None, data: Path = SEQUENCES, names: Se
         cut.append(
             Sequence(s.name, frames, s.ground_truth[:n], s.offset, s.attributes, None, s.meta)
         )
-    return Dataset(f"{ds.name}-first{max_frames}", ds.root, cut, ds.attribute_names)
+    return Dataset(
+        f"{ds.name}-first{max_frames}", ds.root, cut, ds.attribute_names, layout=ds.layout
+    )
 
 
 def evaluate(

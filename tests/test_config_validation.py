@@ -1,6 +1,7 @@
-"""Every numeric field of the ECO and STRCF configs (and the shared adaptation fields) is
-validated in ``__post_init__`` with a ConfigError naming the field and its allowed range
-(issue 12, item 4)."""
+"""Every numeric field of the ECO and STRCF configs (and the shared adaptation and
+found/lost fields) is
+validated in ``__post_init__`` with a ConfigError naming the field and its allowed
+range (issue 12, item 4)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import fastcf
 from fastcf.cli.main import main
 from fastcf.errors import ConfigError
 from fastcf.trackers.adaptation import ADAPTATION_RANGES
+from fastcf.trackers.confidence import CONFIDENCE_RANGES
 from fastcf.trackers.eco.config import ECO_RANGES, ECOConfig
 from fastcf.trackers.ranges import Range, describe
 from fastcf.trackers.strcf.config import STRCF_RANGES, STRCFConfig
@@ -49,7 +51,7 @@ def _closed_ends(rng: Range) -> list[float]:
 def _cases(with_values):
     cases = []
     for cls, table in CONFIGS.items():
-        for name, rng in {**table, **ADAPTATION_RANGES}.items():
+        for name, rng in {**table, **ADAPTATION_RANGES, **CONFIDENCE_RANGES}.items():
             for value in with_values(rng):
                 cases.append(
                     pytest.param(cls, name, rng, value, id=f"{cls.__name__}.{name}={value}")
@@ -92,7 +94,7 @@ def _numeric_fields(cls) -> set[str]:
 
 @pytest.mark.parametrize("cls", [ECOConfig, STRCFConfig])
 def test_every_numeric_field_has_a_range(cls):
-    covered = set(CONFIGS[cls]) | set(ADAPTATION_RANGES)
+    covered = set(CONFIGS[cls]) | set(ADAPTATION_RANGES) | set(CONFIDENCE_RANGES)
     assert _numeric_fields(cls) - covered == set()
     assert covered - _numeric_fields(cls) == set()  # no stale entries
 

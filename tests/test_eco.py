@@ -207,7 +207,7 @@ def test_lost_target_reports_not_ok():
         assert ok and score > 0.2
     blank = np.full_like(frames[0], 128)
     ok, _, score = t.update(blank)
-    assert not ok and score < get_config("eco-hc").lost_threshold
+    assert not ok and score < get_config("eco-hc").ok_threshold
 
 
 def test_bad_input_raises_clear_errors():
@@ -313,28 +313,35 @@ def test_reference_training_schedule_also_tracks():
 
 @pytest.mark.parametrize("spread", [True, False])
 def test_training_schedule_spreads_cg_work(monkeypatch, spread):
-    import fastcf.trackers.eco.tracker as eco_tracker
+    """eco-hc trains every frame before frame 10, then every 6th frame (reference: 5 CG
+    iterations at once; spread: the run set up then, one iteration on each next frame)."""
+    runs: list[tuple[int, int]] = []  # (frame, iterations at once)
+    starts: list[int] = []
+    real_run, real_start = ECOTracker._run_cg, ECOTracker._start_cg
 
-    calls: list[tuple[int, int]] = []
-    real = eco_tracker.train_filter
+    def run_spy(self, iters, *args):
+        runs.append((self.frame_count, iters))
+        return real_run(self, iters, *args)
 
-    def spy(*args, **kwargs):
-        calls.append((tracker.frame_count, args[6]))  # (frame, CG iterations)
-        return real(*args, **kwargs)
+    def start_spy(self, *args):
+        starts.append(self.frame_count)
+        return real_start(self, *args)
 
-    monkeypatch.setattr(eco_tracker, "train_filter", spy)
+    monkeypatch.setattr(ECOTracker, "_run_cg", run_spy)
+    monkeypatch.setattr(ECOTracker, "_start_cg", start_spy)
     frames, gt = _synthetic(n=30, scale_end=1.0)
     tracker = create("eco-hc", spread_cg=spread)
     _run(tracker, frames, gt[0])
-    late = [(f, it) for f, it in calls if f >= 10]
-    if spread:  # one CG iteration on every frame from frame 10 on: no periodic spike
-        assert late == [(f, 1) for f in range(10, 31)]
-    else:  # the reference: 5 iterations every train_gap + 1 = 6 frames
-        assert [it for _, it in late] == [5] * len(late)
-        frames_trained = [f for f, _ in late]
-        assert np.all(np.diff(frames_trained) == 6)
-    early = [(f, it) for f, it in calls if f < 10]
+    early = [(f, it) for f, it in runs if 2 <= f < 10]
     assert early == [(f, 5) for f in range(2, 10)]
+    late = [f for f, _ in runs if f >= 10]
+    if spread:  # no CG run at once after frame 10: set up every 6th frame, stepped after
+        assert late == []
+        trained = [f for f in starts if f >= 10]
+    else:
+        assert all(it == 5 for f, it in runs if f >= 10)
+        trained = late
+    assert trained[0] in range(10, 16) and np.all(np.diff(trained) == 6)
 
 
 def test_feco_with_the_reference_student_network_file():

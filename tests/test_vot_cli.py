@@ -132,7 +132,9 @@ def test_real_vot_toolkit_matches_fastcf(tmp_path):
     tk = read_toolkit_analysis(run_toolkit(vot, ws).analysis)["fastcf_eco-hc"]
     vot_data = open_dataset(f"vot:{ws.root / 'sequences'}")
     run_vot(["eco-hc"], vot_data, tmp_path / "own")
-    own = score_vot(tmp_path / "own" / vot_data.name, vot_data, "vot-supervised", interval=ws.interval)
+    own = score_vot(
+        tmp_path / "own" / vot_data.name, vot_data, "vot-supervised", interval=ws.interval
+    )
     mine = own.scores[0]
     for q in mine.sequences:
         toolkit_lines = toolkit_trajectory(ws.root, "fastcf_eco-hc", q.sequence).read_text()

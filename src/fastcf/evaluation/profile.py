@@ -268,3 +268,48 @@ def spike_stats(times_ms: list[float], period: int) -> dict[str, float]:
         "periodic_share": max(counts) / len(spikes) if spikes else 0.0,
         "phase_ratio": max(phase_med) / med if med > 0 else float("inf"),
     }
+
+
+#: Stages of an ECO ``init``, in report order (:func:`profile_init`).
+INIT_STAGES = ("adaptation", "features", "projection", "gauss_newton", "scale", "other")
+
+
+def profile_init(
+    tracker: Any, frame: Any, box: Any, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
+    """Run ``tracker.init(frame, box)`` (an ECO tracker) and return milliseconds per stage:
+    ``adaptation`` (first-frame fine-tuning of the CNN), ``features`` (patch sampling and
+    extraction, FFT), ``projection`` (PCA of the projection matrices), ``gauss_newton``
+    (the joint filter + projection optimisation: Gauss-Newton with CG inside, or plain
+    CG without projection learning), ``scale`` (the fDSST scale filter's first model) and
+    ``other``; ``total`` is the whole call. Exclusive times: they add up to ``total``."""
+    from fastcf.trackers.eco import tracker as eco_module
+
+    if not isinstance(tracker, eco_module.ECOTracker):
+        raise TypeError(f"profile_init: {type(tracker).__name__} is not an ECO tracker")
+    timer = StageTimer(clock=clock)
+    saved: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, attr: str, stage: str) -> None:
+        saved.append((owner, attr, getattr(owner, attr)))
+        setattr(owner, attr, timer.wrap(stage, getattr(owner, attr)))
+
+    patch(tracker, "_adapt_features", "adaptation")
+    patch(tracker, "_sample_fourier", "features")
+    patch(tracker, "_run_cg", "gauss_newton")
+    patch(eco_module, "train_joint", "gauss_newton")
+    patch(eco_module, "pca_projection", "projection")
+    patch(eco_module.ScaleFilter, "update", "scale")
+    try:
+        with timer.section("other"):
+            tracker.init(frame, box)
+    finally:
+        for owner, attr, old in reversed(saved):
+            setattr(owner, attr, old)
+        for attr in ("_adapt_features", "_sample_fourier", "_run_cg"):
+            if attr in vars(tracker):
+                delattr(tracker, attr)
+    stages = timer.frames[-1]
+    out = {s: 1000.0 * stages.get(s, 0.0) for s in INIT_STAGES}
+    out["total"] = 1000.0 * timer.totals[-1]
+    return out

@@ -14,10 +14,10 @@ from typing import Any
 from fastcf.errors import ConfigError
 from fastcf.trackers.adaptation import AdaptationSettings
 from fastcf.trackers.base import TrackerSettings
+from fastcf.trackers.confidence import ConfidenceSettings
 from fastcf.trackers.ranges import (
     COUNT,
     COUNT_1,
-    NON_NEGATIVE,
     POSITIVE,
     UNIT_CLOSED,
     UNIT_OPEN,
@@ -73,12 +73,11 @@ ECO_RANGES: dict[str, Range] = {
     "scale_step_filter": Range(1.0, low_open=True),
     "scale_model_max_area": POSITIVE,
     "scale_lambda": POSITIVE,
-    "lost_threshold": NON_NEGATIVE,
 }
 
 
 @dataclass(frozen=True)
-class ECOConfig(TrackerSettings, AdaptationSettings):
+class ECOConfig(TrackerSettings, ConfidenceSettings, AdaptationSettings):
     # --- features -------------------------------------------------------------------
     hog_cell_size: int = 6  # 0 disables fHOG
     hog_compressed_dim: int = 10
@@ -152,7 +151,6 @@ class ECOConfig(TrackerSettings, AdaptationSettings):
     scale_lambda: float = 1e-2
     do_poly_interp: bool = True
     # --- fastcf additions --------------------------------------------------------------
-    lost_threshold: float = 0.1  # peak response below this -> ok=False (see docs/eco.md)
     spread_cg: bool = False  # True: spread a training step's CG iterations over the gap frames
     # online adaptation: the adapt_* fields inherited from AdaptationSettings
 

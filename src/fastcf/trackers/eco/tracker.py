@@ -9,13 +9,14 @@ fastcf convention (``api.py``): centre ``= (x + w / 2 - 0.5, y + h / 2 - 0.5)``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from fastcf.api import Box, Frame, TrackResult
-from fastcf.cf.cg import CGState
+from fastcf.cf.cg import CGState, PCGRun
 from fastcf.cf.confidence import ResponseStats, response_stats
 from fastcf.cf.fourier import block_slices, cfft2, odd_size, sample_fs, shift_sample
 from fastcf.cf.interp import interp_fourier
@@ -26,6 +27,7 @@ from fastcf.cf.regularization import reg_filter
 from fastcf.cf.sample_size import resize_factor
 from fastcf.cf.windows import cosine_window
 from fastcf.trackers.base import BaseTracker
+from fastcf.trackers.confidence import Confidence, SearchGrid
 from fastcf.trackers.eco.config import ECOConfig
 from fastcf.trackers.eco.features import FeatureStack, odd_cells_sample_size
 from fastcf.trackers.eco.patches import matlab_round, sample_patch
@@ -33,8 +35,8 @@ from fastcf.trackers.eco.sample_space import SampleSpace
 from fastcf.trackers.eco.scale_filter import ScaleFilter
 from fastcf.trackers.eco.training import (
     Geometry,
+    filter_cg,
     preconditioner,
-    train_filter,
     train_joint,
 )
 
@@ -56,6 +58,21 @@ def as_bgr(frame: Frame) -> npt.NDArray[np.uint8]:
     return frame
 
 
+@dataclass
+class Detection:
+    """One detection: where the windows were sampled, their spectra and response, the best
+    scale, the refined peak, the response statistics and the position it points to."""
+
+    sample_pos: np.ndarray
+    scales: np.ndarray
+    spectra: list[np.ndarray]  # projected, interpolated half spectra per block (S, C, H, Wh)
+    scores: np.ndarray  # (S, H_out, Wh_out) response half spectra
+    scale_index: int
+    peak: float  # refined peak of the response
+    stats: ResponseStats
+    position: np.ndarray  # (row, col) the peak points to
+
+
 class ECOTracker(BaseTracker):
     name = "eco"
 
@@ -64,6 +81,8 @@ class ECOTracker(BaseTracker):
         self.features = FeatureStack(config)
         self.last_scores: np.ndarray | None = None
         self.last_stats: ResponseStats | None = None  # of the last detection's response
+        self.confidence = Confidence(config)
+        self.search_grid: SearchGrid | None = None
 
     # ------------------------------------------------------------------ set-up
     def _setup(self, image: npt.NDArray[np.uint8], target_sz: np.ndarray) -> None:
@@ -219,33 +238,43 @@ class ECOTracker(BaseTracker):
             self.hf, self.cg_state = self._run_cg(cfg.init_cg_iter, None, 1.0)
         self.frames_since_train = 0
         self.frame_count = 1
+        self.cg_run: PCGRun | None = None
+        self.cg_left = 0
+        self.confidence = Confidence(cfg)
+        self.search_grid = None
         if self.scale_filter is not None:
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
 
-    def _run_cg(
-        self, iters: int, state: CGState | None, forget: float
-    ) -> tuple[list[np.ndarray], CGState]:
-        """Warm-started CG on the filter over the current sample space (preconditioned by
-        the running sample energy)."""
+    def _start_cg(self, state: CGState | None, forget: float) -> PCGRun:
+        """A warm-started CG run on the filter over the current sample space
+        (preconditioned by the running sample energy)."""
         cfg = self.config
         diag_m = preconditioner(
             self.sample_energy, self.reg_energy, cfg.precond_data_param, cfg.precond_reg_param
         )
         n = self.space.num
-        hf, new_state, _ = train_filter(
+        return filter_cg(
             self.hf,
             [s[:n] for s in self.space.samples],
             self.space.prior_weights[:n],
             self.yf,
             self.geo,
             diag_m,
-            iters,
             state,
             forget,
             cfg.cg_use_fr,
             cfg.cg_standard_alpha,
         )
-        return hf, new_state
+
+    def _run_cg(
+        self, iters: int, state: CGState | None, forget: float
+    ) -> tuple[list[np.ndarray], CGState]:
+        """``iters`` iterations of the warm-started CG, at once."""
+        run = self._start_cg(state, forget)
+        for it in range(iters):
+            if not run.step(update_residual=it < iters - 1):
+                break
+        return run.x, run.state
 
     def _adapt_features(self, image: npt.NDArray[np.uint8], sample_pos: np.ndarray) -> None:
         """Fine-tune the tracker's copy of the CNN on the first patch (target vs background)."""
@@ -272,80 +301,96 @@ class ECOTracker(BaseTracker):
         self.update_adapt_ms = self.features.adaptation.refine(patch, box, response)
 
     # ------------------------------------------------------------------ update
+    def _detect(
+        self, image: npt.NDArray[np.uint8], pos: np.ndarray, scales: np.ndarray
+    ) -> Detection:
+        """Score the search window(s) centred on ``pos`` at ``scales``: the response, its
+        maximum (Newton-refined), its statistics and the position it points to."""
+        cfg: ECOConfig = self.config
+        sample_pos = matlab_round(pos)
+        _, xtf = self._sample_fourier(image, sample_pos, scales)
+        scores = np.zeros((len(scales), *self.geo.out_shape), np.complex64)
+        for xf, hf, (rs, cs) in zip(xtf, self.hf, self.geo.slices, strict=True):
+            scores[:, rs, cs] += (xf * hf).sum(axis=1)
+        best = optimize_scores(scores, cfg.newton_iterations)
+        k = best.scale_index
+        stats = response_stats(sample_fs(scores[k]), self._sidelobe_exclusion())
+        support = self.img_support_sz / np.asarray(self.output_sz)
+        translation = np.array([best.row, best.col]) * support * scales[k]
+        return Detection(sample_pos, scales, xtf, scores, k, float(best.score), stats,
+                         sample_pos + translation)  # fmt: skip
+
     def _update(self, frame: Frame) -> TrackResult:
         cfg: ECOConfig = self.config
         image = as_bgr(frame)
         self.frame_count += 1
         h_img, w_img = image.shape[:2]
-        prev_pos, prev_scale = self.pos.copy(), self.scale
-        score = 0.0
-        xtf: list[np.ndarray] = []
-        scale_ind = 0
-        sample_pos = matlab_round(self.pos)
-        sample_scales = self.scale * self.scale_factors
-        for _ in range(max(cfg.refinement_iterations, 1)):
-            sample_pos = matlab_round(self.pos)
-            sample_scales = self.scale * self.scale_factors
-            _, xtf = self._sample_fourier(image, sample_pos, sample_scales)
-            scores = np.zeros((len(sample_scales), *self.geo.out_shape), np.complex64)
-            for xf, hf, (rs, cs) in zip(xtf, self.hf, self.geo.slices, strict=True):
-                scores[:, rs, cs] += (xf * hf).sum(axis=1)
-            best = optimize_scores(scores, cfg.newton_iterations)
-            self.last_scores = scores
-            scale_ind = best.scale_index
-            score = best.score
-            self.last_stats = response_stats(
-                sample_fs(scores[scale_ind]), self._sidelobe_exclusion()
-            )
-            support = self.img_support_sz / np.asarray(self.output_sz)
-            translation = np.array([best.row, best.col]) * support * sample_scales[scale_ind]
-            old = self.pos
-            self.pos = sample_pos + translation
-            if cfg.clamp_position:
-                self.pos = np.clip(self.pos, 0, [h_img - 1, w_img - 1])
-            change = float(self.scale_factors[scale_ind])
-            if self.scale_filter is not None:
-                change = self.scale_filter.track(image, self.pos, self.base_target_sz, self.scale)
-            self.scale = float(np.clip(self.scale * change, self.min_scale, self.max_scale))
-            if np.all(old == self.pos):
+        lost_before = self.confidence.lost
+        det = self._detect(image, self.pos, self.scale * self.scale_factors)
+        for _ in range(cfg.refinement_iterations - 1):  # ECO: re-detect where it moved to
+            if np.all(matlab_round(det.position) == det.sample_pos):
                 break
+            det = self._detect(image, det.position, self.scale * self.scale_factors)
+        score = self.confidence.score(det.stats)
+        if lost_before and cfg.redetect and self.search_grid is not None:
+            # re-detection: more windows of the frame, in turn, at the current scale
+            for centre in self.search_grid.take(cfg.redetect_windows):
+                cand = self._detect(image, centre, np.array([self.scale]))
+                cand_score = self.confidence.score(cand.stats)
+                if cand_score > score:
+                    det, score = cand, cand_score
+        self.last_scores, self.last_stats = det.scores, det.stats
+        threshold = (
+            max(cfg.ok_threshold, cfg.redetect_threshold) if lost_before else cfg.ok_threshold
+        )
+        finite = bool(np.all(np.isfinite(det.position)) and math.isfinite(det.peak))
+        if not (finite and score >= threshold):
+            return self._lost(image, score if finite else 0.0)
 
-        if not (
-            np.all(np.isfinite(self.pos)) and math.isfinite(score) and math.isfinite(self.scale)
-        ):
-            # numerical failure: keep the previous state, report lost, skip the update
-            self.pos, self.scale = prev_pos, prev_scale
-            assert self._last_box is not None
-            return TrackResult(False, self._last_box, 0.0)
-
-        # ---- model update
-        if cfg.learning_rate > 0:
-            shift = (
-                2
-                * np.pi
-                * (self.pos - sample_pos)
-                / (sample_scales[scale_ind] * self.img_support_sz)
-            )
-            xlf_proj = [shift_sample(x[scale_ind], (shift[0], shift[1])) for x in xtf]
-            self.space.update(xlf_proj)
-            self._train(xlf_proj)
+        # ---- found: move, rescale, learn
+        self.confidence.lost = False
+        self.confidence.found(det.stats)
+        self.search_grid = None
+        self.pos = det.position
+        if cfg.clamp_position:
+            self.pos = np.clip(self.pos, 0, [h_img - 1, w_img - 1])
+        change = float(self.scale_factors[det.scale_index]) if len(det.scales) > 1 else 1.0
+        if self.scale_filter is not None:
+            change = self.scale_filter.track(image, self.pos, self.base_target_sz, self.scale)
+        self.scale = float(np.clip(self.scale * change, self.min_scale, self.max_scale))
+        k = det.scale_index
+        shift = 2 * np.pi * (self.pos - det.sample_pos) / (det.scales[k] * self.img_support_sz)
+        xlf_proj = [shift_sample(x[k], (shift[0], shift[1])) for x in det.spectra]
+        self.space.update(xlf_proj)
+        self._train(xlf_proj)
         if self.scale_filter is not None:
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        confident = adaptation is not None and adaptation.wants_update(score)
-        if confident and score >= cfg.lost_threshold:
-            self._refine_features(image, sample_pos, float(sample_scales[scale_ind]), scale_ind)
+        if adaptation is not None and adaptation.wants_update(det.peak):
+            self._refine_features(image, det.sample_pos, float(det.scales[k]), k)
+        return TrackResult(True, self._box(), score)
 
+    def _lost(self, image: npt.NDArray[np.uint8], score: float) -> TrackResult:
+        """Not found: no learning, position and size stay (centre inside the image), and
+        the next frames search the whole frame in turn (re-detection)."""
+        h_img, w_img = image.shape[:2]
+        if not self.confidence.lost:
+            window = float(np.max(self.img_support_sz) * self.scale)
+            self.search_grid = SearchGrid((h_img, w_img), window, self.pos)
+        self.confidence.lost = True
+        self.pos = np.clip(self.pos, 0, [h_img - 1, w_img - 1])
+        self.update_adapt_ms = 0.0
+        return TrackResult(False, self._box(), score)
+
+    def _box(self) -> Box:
         target = self.base_target_sz * self.scale
-        box = (
+        return (
             float(self.pos[1] + 0.5 - target[1] / 2),
             float(self.pos[0] + 0.5 - target[0] / 2),
             float(target[1]),
             float(target[0]),
         )
-        ok = bool(np.isfinite(score) and score >= cfg.lost_threshold)
-        return TrackResult(ok, box, float(score))
 
     def _sidelobe_exclusion(self) -> int:
         """Half the target's smaller side in response cells (the peak's neighbourhood)."""
@@ -353,29 +398,46 @@ class ECOTracker(BaseTracker):
         return max(1, int(round(0.5 * float(np.min(cells)))))
 
     def _train(self, xlf_proj: list[np.ndarray]) -> None:
+        """ECO's sparse update: every ``train_gap + 1``-th frame (every frame before
+        ``skip_after_frame``), ``cg_iter`` CG iterations on the filter. With ``spread_cg``
+        the training frame only sets the CG run up (right-hand side, residual) and the next
+        frames advance it one iteration each, so no frame carries the whole update."""
         cfg: ECOConfig = self.config
         lr = cfg.learning_rate
         frame = self.frame_count
-        gap = cfg.train_gap
-        if cfg.spread_cg and frame >= cfg.skip_after_frame and gap > 0:
-            # the reference trains every (gap + 1)-th frame with cg_iter iterations; we run
-            # ceil(cg_iter / (gap + 1)) iterations every frame (same work, no latency spike)
-            iters = max(1, math.ceil(cfg.cg_iter / (gap + 1)))
-            forget_rate = cfg.cg_forgetting_rate / (gap + 1)
-        else:
-            if not (frame < cfg.skip_after_frame or self.frames_since_train >= gap):
-                self.frames_since_train += 1
-                return
-            iters = cfg.cg_iter
-            forget_rate = cfg.cg_forgetting_rate
+        if not (frame < cfg.skip_after_frame or self.frames_since_train >= cfg.train_gap):
+            self.frames_since_train += 1
+            if self.cg_run is not None:
+                self._cg_step()
+            return
         self.frames_since_train = 0
         self.sample_energy = [
             (1 - lr) * e + lr * np.abs(x) ** 2
             for e, x in zip(self.sample_energy, xlf_proj, strict=True)
         ]
-        forget = 0.0 if not math.isfinite(forget_rate) or lr >= 1 else (1 - lr) ** forget_rate
-        hf, state = self._run_cg(iters, self.cg_state, forget)
+        forget = (
+            (1 - lr) ** cfg.cg_forgetting_rate if math.isfinite(cfg.cg_forgetting_rate) else 0.0
+        )
+        if cfg.spread_cg and frame >= cfg.skip_after_frame and cfg.train_gap > 0:
+            state = self.cg_run.state if self.cg_run is not None else self.cg_state
+            self.cg_run = self._start_cg(state, forget)
+            self.cg_left = cfg.cg_iter
+            return
+        hf, state = self._run_cg(cfg.cg_iter, self.cg_state, forget)
+        self._accept(hf, state)
+
+    def _cg_step(self) -> None:
+        """One iteration of the spread CG run (its filter is used from the next frame)."""
+        assert self.cg_run is not None
+        run = self.cg_run
+        self.cg_left -= 1
+        if not run.step() or self.cg_left <= 0:
+            self.cg_run = None
+        self._accept(run.x, run.state)
+
+    def _accept(self, hf: list[np.ndarray], state: CGState) -> None:
         if all(np.all(np.isfinite(h)) for h in hf):
             self.hf, self.cg_state = hf, state
         else:  # keep the last good filter and restart CG from it
             self.cg_state = None
+            self.cg_run = None

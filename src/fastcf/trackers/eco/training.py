@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fastcf.cf.cg import CGState, pcg
+from fastcf.cf.cg import CGState, PCGRun, pcg
 from fastcf.cf.fourier import inner_product, symmetrize_filter
 from fastcf.cf.projection import project
 from fastcf.cf.regularization import apply_reg_filter
@@ -78,6 +78,37 @@ def inverse_preconditioner(diag_m: Vec) -> Vec:
     return [1.0 / np.maximum(m, tiny) for m in diag_m]
 
 
+def filter_cg(
+    hf: Vec,
+    samples: Vec,
+    weights: np.ndarray,
+    yf: Vec,
+    geo: Geometry,
+    diag_m: Vec,
+    state: CGState | None,
+    forget_factor: float,
+    use_fr: bool = False,
+    standard_alpha: bool = True,
+) -> PCGRun:
+    """The warm-started CG run of ``train_filter.m``, to be advanced by the caller (the
+    samples are read again at every step: the same arrays may change in between)."""
+    w32 = weights.astype(np.float32)
+    wsum = [np.einsum("n,nchw->chw", w32, x) for x in samples]  # no threaded BLAS call
+    rhs = [np.conj(x) * y for x, y in zip(wsum, yf, strict=True)]
+    inv_m = inverse_preconditioner(diag_m)
+    return PCGRun(
+        lambda v: lhs_filter(v, samples, weights, geo),
+        rhs,
+        hf,
+        filter_ip,
+        lambda r: [ri * mi for ri, mi in zip(r, inv_m, strict=True)],
+        use_fr=use_fr,
+        standard_alpha=standard_alpha,
+        state=state,
+        forget_factor=forget_factor,
+    )
+
+
 def train_filter(
     hf: Vec,
     samples: Vec,
@@ -91,23 +122,14 @@ def train_filter(
     use_fr: bool = False,
     standard_alpha: bool = True,
 ) -> tuple[Vec, CGState, list[float]]:
-    """Warm-started CG on the filter only (``train_filter.m``)."""
-    w32 = weights.astype(np.float32)
-    wsum = [np.einsum("n,nchw->chw", w32, x) for x in samples]  # no threaded BLAS call
-    rhs = [np.conj(x) * y for x, y in zip(wsum, yf, strict=True)]
-    inv_m = inverse_preconditioner(diag_m)
-    return pcg(
-        lambda v: lhs_filter(v, samples, weights, geo),
-        rhs,
-        hf,
-        filter_ip,
-        lambda r: [ri * mi for ri, mi in zip(r, inv_m, strict=True)],
-        maxit=maxit,
-        use_fr=use_fr,
-        standard_alpha=standard_alpha,
-        state=state,
-        forget_factor=forget_factor,
+    """Warm-started CG on the filter only (``train_filter.m``): ``maxit`` iterations."""
+    run = filter_cg(
+        hf, samples, weights, yf, geo, diag_m, state, forget_factor, use_fr, standard_alpha
     )
+    for it in range(maxit):
+        if not run.step(update_residual=it < maxit - 1):
+            break
+    return run.x, run.state, run.residuals
 
 
 def _re_full(x: np.ndarray, v: np.ndarray) -> np.ndarray:

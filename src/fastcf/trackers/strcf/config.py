@@ -12,6 +12,7 @@ from typing import Any
 from fastcf.errors import ConfigError
 from fastcf.trackers.adaptation import AdaptationSettings
 from fastcf.trackers.base import TrackerSettings
+from fastcf.trackers.confidence import ConfidenceSettings
 from fastcf.trackers.ranges import COUNT, COUNT_1, NON_NEGATIVE, POSITIVE, Range, check_ranges
 from fastcf.trackers.resources import missing_cnn, missing_file
 
@@ -38,12 +39,11 @@ STRCF_RANGES: dict[str, Range] = {
     "init_penalty": POSITIVE,  # ADMM's gamma divides: > 0
     "max_penalty": POSITIVE,
     "penalty_step": POSITIVE,
-    "lost_threshold": NON_NEGATIVE,
 }
 
 
 @dataclass(frozen=True)
-class STRCFConfig(TrackerSettings, AdaptationSettings):
+class STRCFConfig(TrackerSettings, ConfidenceSettings, AdaptationSettings):
     # --- hand-crafted block (concatenated: gray, fHOG, ColorNames), one cell size -------
     cell_size: int = 4
     use_gray: bool = True
@@ -86,7 +86,6 @@ class STRCFConfig(TrackerSettings, AdaptationSettings):
     max_penalty: float = 0.1
     penalty_step: float = 10.0
     # --- fastcf additions ---------------------------------------------------------------
-    lost_threshold: float = 0.04  # response peak below this -> ok=False (docs/strcf.md)
     adapt_layers: tuple[str, ...] = ("conv3",)  # fdeepstrcf taps relu3 (AdaptationSettings)
 
     def __post_init__(self) -> None:
@@ -137,7 +136,6 @@ def deepstrcf() -> STRCFConfig:
         search_area_scale=4.5,
         min_image_sample_size=200.0**2,
         max_image_sample_size=250.0**2,
-        lost_threshold=0.15,  # min-max normalised CNN block: larger peaks (docs/strcf.md)
     )
 
 

@@ -16,8 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from fastcf.api import Box, Frame, TrackResult
+from fastcf.cf.confidence import ResponseStats, response_stats
 from fastcf.cf.sample_size import resize_factor
 from fastcf.trackers.base import BaseTracker
+from fastcf.trackers.confidence import Confidence, SearchGrid
 from fastcf.trackers.strcf.config import STRCFConfig
 from fastcf.trackers.strcf.detect import newton_peak
 from fastcf.trackers.strcf.features import STRCFFeatures
@@ -31,6 +33,18 @@ from fastcf.trackers.strcf.solver import (
     resize_spectrum,
     rfft2,
 )
+
+
+@dataclass
+class _Detection:
+    patches: npt.NDArray[np.uint8]
+    centers: list[tuple[float, float]]
+    response: npt.NDArray[np.float32]  # (S, H, W), fft order
+    scale_index: int
+    scale: float  # the factor of the best window
+    peak: float
+    stats: ResponseStats
+    position: tuple[float, float]
 
 
 @dataclass
@@ -55,6 +69,9 @@ class STRCF(BaseTracker):
         self._features_gray: STRCFFeatures | None = None
         self.features = self._features_color  # the blocks in use (gray videos: set by init)
         self.last_response: npt.NDArray[np.float32] | None = None
+        self.last_stats: ResponseStats | None = None
+        self.confidence = Confidence(self.cfg)
+        self.search_grid: SearchGrid | None = None
 
     # --- helpers ---------------------------------------------------------------------
     def _prepare(self, frame: Frame) -> Frame:
@@ -63,14 +80,17 @@ class STRCF(BaseTracker):
         return frame if frame.ndim == 2 else np.ascontiguousarray(frame[:, :, 0])
 
     def _patches(
-        self, image: Frame, scales: npt.NDArray[np.float64]
+        self,
+        image: Frame,
+        scales: npt.NDArray[np.float64],
+        pos: tuple[float, float] | None = None,
     ) -> tuple[npt.NDArray[np.uint8], list[tuple[float, float]]]:
+        """Search patches centred on ``pos`` (default: the current position)."""
+        at = self._pos if pos is None else pos
         patches, centers = [], []
         for s in scales:
             size = self._support * self._scale * float(s)
-            patch, center = sample_patch(
-                image, self._pos, (size, size), (self._support, self._support)
-            )
+            patch, center = sample_patch(image, at, (size, size), (self._support, self._support))
             patches.append(patch)
             centers.append(center)
         return np.stack(patches), centers
@@ -193,43 +213,79 @@ class STRCF(BaseTracker):
             self.features.adaptation.adapt(patch, ((side - tw) / 2, (side - th) / 2, tw, th))
             self.adapt_ms = float(self.features.adaptation.last_ms)
         self._train(image)
+        self.confidence = Confidence(cfg)
+        self.search_grid = None
+
+    def _detect(
+        self, image: Frame, scales: npt.NDArray[np.float64], pos: tuple[float, float]
+    ) -> _Detection:
+        """The response of the windows centred on ``pos`` at ``scales``, its refined peak,
+        its statistics and the position it points to."""
+        patches, centers = self._patches(image, scales, pos)
+        spectra = self._spectra(patches)
+        total = None
+        for xf, b in zip(spectra, self._blocks, strict=True):
+            assert b.filt is not None
+            resp = np.einsum("chw,schw->shw", np.conj(b.filt), xf)
+            resp = resize_spectrum(resp, b.shape, self._output)
+            total = resp if total is None else total + resp
+        assert total is not None
+        response = irfft2(total, self._output)
+        peak = newton_peak(response, self.cfg.newton_iterations)
+        k = peak.scale_index
+        s = float(scales[k])  # patch k spans support * scale * s image pixels
+        cell = self._support / self._output[0] * self._scale * s
+        cy, cx = centers[k]
+        position = (cy + peak.row * cell, cx + peak.col * cell)
+        cells = np.floor(self._base_sz / self._support * self._output[0])
+        exclude = max(1, int(round(0.5 * float(np.min(cells)))))
+        stats = response_stats(response[k], exclude)
+        return _Detection(patches, centers, response, k, s, float(peak.value), stats, position)
 
     def _update(self, frame: Frame) -> TrackResult:
         cfg = self.cfg
         image = self._prepare(frame)
-        score = 0.0
-        for _ in range(cfg.refinement_iterations):
-            patches, centers = self._patches(image, self._scale_factors)
-            spectra = self._spectra(patches)
-            total = None
-            for xf, b in zip(spectra, self._blocks, strict=True):
-                assert b.filt is not None
-                resp = np.einsum("chw,schw->shw", np.conj(b.filt), xf)
-                resp = resize_spectrum(resp, b.shape, self._output)
-                total = resp if total is None else total + resp
-            assert total is not None
-            response = irfft2(total, self._output)
-            self.last_response = response
-            peak = newton_peak(response, cfg.newton_iterations)
-            if not all(math.isfinite(v) for v in (peak.row, peak.col, peak.value)):
-                # corrupt response: keep the state, report lost, do not train on it
-                return TrackResult(False, self._box(), 0.0)
-            k = peak.scale_index
-            s = self._scale_factors[k]  # patch k spans support * scale * s image pixels
-            chosen = (patches[k], centers[k], response[k], self._support * self._scale * float(s))
-            cell = self._support / self._output[0] * self._scale * s
-            cy, cx = centers[k]
-            self._pos = (cy + peak.row * cell, cx + peak.col * cell)
-            if cfg.clamp_position:
-                ih, iw = image.shape[:2]
-                self._pos = (min(max(self._pos[0], 0.0), ih), min(max(self._pos[1], 0.0), iw))
-            self._scale = min(max(self._scale * s, self._min_scale), self._max_scale)
-            score = peak.value
+        lost_before = self.confidence.lost
+        det = self._detect(image, self._scale_factors, self._pos)
+        for _ in range(cfg.refinement_iterations - 1):
+            det = self._detect(image, self._scale_factors, det.position)
+        score = self.confidence.score(det.stats)
+        if lost_before and cfg.redetect and self.search_grid is not None:
+            for centre in self.search_grid.take(cfg.redetect_windows):
+                cand = self._detect(image, np.ones(1), (float(centre[0]), float(centre[1])))
+                cand_score = self.confidence.score(cand.stats)
+                if cand_score > score:
+                    det, score = cand, cand_score
+        self.last_response, self.last_stats = det.response, det.stats
+        threshold = (
+            max(cfg.ok_threshold, cfg.redetect_threshold) if lost_before else cfg.ok_threshold
+        )
+        finite = all(math.isfinite(v) for v in (*det.position, det.peak))
+        ih, iw = image.shape[:2]
+        if not (finite and score >= threshold):
+            # lost: no learning, keep position (inside the image) and size; re-detect next
+            if not lost_before:
+                window = float(self._support * self._scale)
+                self.search_grid = SearchGrid((ih, iw), window, np.asarray(self._pos))
+            self.confidence.lost = True
+            self._pos = (
+                min(max(self._pos[0], 0.0), ih - 1.0),
+                min(max(self._pos[1], 0.0), iw - 1.0),
+            )
+            self.update_adapt_ms = 0.0
+            return TrackResult(False, self._box(), score if finite else 0.0)
+        self.confidence.lost = False
+        self.confidence.found(det.stats)
+        self.search_grid = None
+        size = float(self._support * self._scale * det.scale)  # the best window, image px
+        self._pos = det.position
+        if cfg.clamp_position:
+            self._pos = (min(max(self._pos[0], 0.0), ih), min(max(self._pos[1], 0.0), iw))
+        self._scale = min(max(self._scale * det.scale, self._min_scale), self._max_scale)
         self._train(image)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        confident = adaptation is not None and adaptation.wants_update(score)
-        if confident and score >= cfg.lost_threshold:
-            self._refine_features(*chosen)
-        ok = bool(math.isfinite(score) and score >= cfg.lost_threshold)
-        return TrackResult(ok, self._box(), float(score))
+        if adaptation is not None and adaptation.wants_update(det.peak):
+            k = det.scale_index
+            self._refine_features(det.patches[k], det.centers[k], det.response[k], size)
+        return TrackResult(True, self._box(), score)

@@ -1,0 +1,161 @@
+"""The accuracy / speed frontier between ``feco`` and ``eco`` -> frontier.md / .json / .png.
+
+    python benchmarks/frontier.py [--variants all|NAME,NAME] [--cnn PATH] [--bench-frames 60]
+                                  [--sequences A,B] [--workers 2] [--name frontier]
+
+Every variant is ``feco`` (the shipped student unless ``--cnn``) with a few config fields
+changed: one knob at a time from the ``feco`` default, plus the ``eco`` settings and the
+combinations that looked best. For each: the mean success AUC over the development
+sequences (``fastcf eval`` in ``--workers`` parallel single-threaded processes) and the
+single-core throughput (``fastcf bench``: all variants one after the other in one fresh
+process, decoding excluded, on the first ``--bench-frames`` frames of each sequence;
+throughput = frames / tracking time per sequence, init included, mean over sequences).
+The plot puts AUC against throughput, with the 40 FPS line of the default preset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from devset import HERE, Variant, dev_dataset, evaluate
+
+# name -> feco overrides (strings, as on the command line)
+KNOBS: dict[str, dict[str, str]] = {
+    "feco": {},
+    # projected dimensions of the CNN blocks (feco 3/12, eco 16/64)
+    "dims-8-32": {"cnn_compressed_dims": "8,32"},
+    "dims-16-64": {"cnn_compressed_dims": "16,64"},
+    # CNN layers: relu3 as a third block
+    "layers-norm1-relu3-relu5": {
+        "cnn_layers": "norm1,relu3,relu5", "cnn_downsample": "2,1,1",
+        "cnn_compressed_dims": "3,12,12",
+    },
+    # scale: the CNN on 3 or 5 scales instead of the fDSST filter
+    "scales-3": {"use_scale_filter": "false", "number_of_scales": "3"},
+    "scales-5": {"use_scale_filter": "false", "number_of_scales": "5"},
+    # search area and sample area
+    "search-5.5": {"search_area_scale": "5.5"},
+    "sample-150-250": {"min_image_sample_size": "22500", "max_image_sample_size": "62500"},
+    "sample-250-350": {"min_image_sample_size": "62500", "max_image_sample_size": "122500"},
+    # CG iterations per update, update interval
+    "cg-3": {"cg_iter": "3"},
+    "cg-10": {"cg_iter": "10"},
+    "gap-2": {"train_gap": "2"},
+    "gap-10": {"train_gap": "10"},
+    # online adaptation
+    "no-adaptation": {"online_adaptation": "false"},
+    "adapt-later": {"adapt_interval": "10"},
+    # the eco deep settings (dims 16/64, 5 CNN scales) on the same student
+    "eco-settings": {
+        "cnn_compressed_dims": "16,64", "use_scale_filter": "false", "number_of_scales": "5",
+        "online_adaptation": "false",
+    },
+}  # fmt: skip
+
+
+def variants(names: list[str], cnn: str | None) -> list[Variant]:
+    out = []
+    for name in names:
+        if name not in KNOBS:
+            raise SystemExit(f"unknown variant {name!r}; known: {', '.join(KNOBS)}")
+        over = dict(KNOBS[name])
+        if cnn:
+            over["cnn_path"] = cnn
+        out.append(Variant(f"fr-{name}" if name != "feco" or cnn else "feco", "feco", over))
+    return out
+
+
+def plot(rows: dict[str, dict], path: Path, min_fps: float = 40.0) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for name, r in rows.items():
+        ax.scatter(r["fps"], r["auc"], s=30, color="C3" if name.endswith("feco") else "C0")
+        ax.annotate(name.removeprefix("fr-"), (r["fps"], r["auc"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.axvline(min_fps, color="grey", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("throughput, frames / s (one core, decoding excluded)")
+    ax.set_ylabel("success AUC (mean over sequences)")
+    ax.set_title("feco knobs: accuracy against speed")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--variants", default="all")
+    ap.add_argument("--cnn", default=None, help="network file for every variant (cnn_path)")
+    ap.add_argument("--sequences", default=None, help="comma list (default: all 34)")
+    ap.add_argument("--frames", type=int, default=None, help="cut every sequence (accuracy)")
+    ap.add_argument("--bench-frames", type=int, default=60)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--name", default="frontier")
+    ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--raw", default=None, help="result files (default benchmarks/raw/NAME)")
+    args = ap.parse_args(argv)
+    names = list(KNOBS) if args.variants == "all" else args.variants.split(",")
+    vs = variants(names, args.cnn)
+    seqs = args.sequences.split(",") if args.sequences else ()
+    dataset = dev_dataset(args.frames, names=seqs)
+    raw = Path(args.raw) if args.raw else HERE / "raw" / args.name
+    acc = evaluate(vs, dataset, raw, workers=args.workers)
+    from fastcf.evaluation import benchmark
+
+    speed = benchmark([v.name for v in vs], dev_dataset(names=seqs), frames=args.bench_frames,
+                      quiet=True)  # fmt: skip
+    rows: dict[str, dict] = {}
+    for v in vs:
+        o = speed["results"][v.name]["overall"]
+        rows[v.name] = {
+            "overrides": dict(v.overrides),
+            "auc": acc[v.name]["auc"],
+            "p20": acc[v.name]["p20"],
+            "families": acc[v.name]["families"],
+            "fps": o["throughput_fps"],
+            "latency_median_ms": o["latency_ms"]["median"],
+            "latency_p95_ms": o["latency_ms"]["p95"],
+            "init_ms": o["init_ms_median"],
+        }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot(rows, out / f"{args.name}.png")
+    lines = [
+        f"# Frontier: feco knobs, AUC against single-core throughput ({len(dataset)} sequences)",
+        "",
+        f"Regenerate: `python benchmarks/frontier.py --variants {args.variants}"
+        + (f" --cnn {args.cnn}" if args.cnn else "")
+        + (f" --sequences {args.sequences}" if args.sequences else "")
+        + (f" --frames {args.frames}" if args.frames else "")
+        + f" --bench-frames {args.bench_frames} --name {args.name}`",
+        "",
+        f"Throughput: `fastcf bench` on the first {args.bench_frames} frames of each sequence, "
+        "one thread, decoding excluded (frames / tracking time per sequence, mean). "
+        f"Plot: `{args.name}.png`.",
+        "",
+        "| variant | changes | AUC | P@20 | throughput FPS | median ms | p95 ms | init ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in sorted(rows.items(), key=lambda kv: -kv[1]["fps"]):
+        changes = ", ".join(f"{k}={v}" for k, v in r["overrides"].items() if k != "cnn_path")
+        lines.append(
+            f"| {name} | {changes or '(default)'} | {r['auc']:.3f} | {r['p20']:.3f} "
+            f"| {r['fps']:.1f} | {r['latency_median_ms']:.1f} | {r['latency_p95_ms']:.1f} "
+            f"| {r['init_ms']:.0f} |"
+        )
+    (out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    (out / f"{args.name}.json").write_text(json.dumps(rows, indent=1))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Found or lost: a calibrated confidence for fastcf's CF trackers, and re-detection.
+
+**Score.** Every update frame, the response of the detection gives
+:class:`~fastcf.cf.confidence.ResponseStats` (peak, APCE, PSR, sidelobe). The tracker keeps
+*references*: exponential moving averages of the peak and of the APCE over the frames it
+reported as found (``confidence_memory``: the weight of the newest one). The score is
+
+    score = sigmoid(w_peak * log(peak / ref_peak) + w_apce * log(apce / ref_apce)
+                    + w_psr * log(psr) + bias)
+
+a number in [0, 1]: the estimated probability that the reported box overlaps the target
+(IoU >= 0.5 in the data it was fitted on; docs/confidence.md). The weights were fitted by
+logistic regression on per-frame statistics of ``feco`` and ``eco-hc`` on the development
+sequences and on synthetic blackout / occlusion clips made from them
+(``benchmarks/confidence_fit.py``); ``ok = score >= ok_threshold``.
+
+**While lost** (the previous frame was not ok): the model is not updated, the position and
+size stay where they were last found (the centre clipped into the image), and the tracker
+*re-detects*: besides the usual search window at the last position it scores
+``redetect_windows`` more windows per frame, taken in turn from a grid that covers the
+whole frame (:class:`SearchGrid`), and moves to the best window once its score reaches
+``max(ok_threshold, redetect_threshold)``. The extra cost per lost frame is
+``redetect_windows`` feature extractions and responses; found frames cost nothing more.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fastcf.cf.confidence import ResponseStats
+from fastcf.trackers.ranges import COUNT, UNIT_CLOSED, UNIT_OPEN, Range, check_ranges
+
+
+@dataclass(frozen=True)
+class ConfidenceSettings:
+    """The found/lost fields of the ECO and STRCF configs (see the module doc)."""
+
+    ok_threshold: float = field(default=0.3, kw_only=True)
+    confidence_memory: float = field(default=0.1, kw_only=True)
+    # logistic model on (log peak ratio, log APCE ratio, log PSR), fitted on data
+    # (benchmarks/confidence_fit.py, docs/confidence.md)
+    confidence_weights: tuple[float, float, float] = field(
+        default=(0.426, 0.0, 2.165), kw_only=True
+    )
+    confidence_bias: float = field(default=-6.026, kw_only=True)
+    # while lost
+    redetect: bool = field(default=True, kw_only=True)
+    redetect_windows: int = field(default=2, kw_only=True)
+    redetect_threshold: float = field(default=0.5, kw_only=True)
+
+    def __post_init__(self) -> None:
+        check_ranges(self, CONFIDENCE_RANGES)
+        parent = getattr(super(), "__post_init__", None)
+        if parent is not None:
+            parent()
+
+
+CONFIDENCE_RANGES: dict[str, Range] = {
+    "ok_threshold": UNIT_CLOSED,
+    "confidence_memory": UNIT_OPEN,
+    "confidence_weights": Range(-100.0, 100.0),
+    "confidence_bias": Range(-100.0, 100.0),
+    "redetect_windows": COUNT,
+    "redetect_threshold": UNIT_CLOSED,
+}
+
+
+class Confidence:
+    """Per-tracker state of the score: the references of the found frames."""
+
+    def __init__(self, settings: ConfidenceSettings) -> None:
+        self.settings = settings
+        self.ref_peak = math.nan
+        self.ref_apce = math.nan
+        self.lost = False
+
+    def features(self, stats: ResponseStats) -> tuple[float, float, float]:
+        """``(log peak ratio, log APCE ratio, log PSR)``; the first frame is its own
+        reference."""
+        eps = 1e-12
+        ref_peak = self.ref_peak if math.isfinite(self.ref_peak) else stats.peak
+        ref_apce = self.ref_apce if math.isfinite(self.ref_apce) else stats.apce
+        return (
+            math.log(max(stats.peak, eps) / max(ref_peak, eps)),
+            math.log(max(stats.apce, eps) / max(ref_apce, eps)),
+            math.log(max(stats.psr, eps)),
+        )
+
+    def score(self, stats: ResponseStats) -> float:
+        """The score in [0, 1] of one response (no state change)."""
+        if not (stats.peak > 0 and math.isfinite(stats.peak)):
+            return 0.0
+        w = self.settings.confidence_weights
+        z = sum(wi * fi for wi, fi in zip(w, self.features(stats), strict=True))
+        z += self.settings.confidence_bias
+        return float(1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0))))
+
+    def found(self, stats: ResponseStats) -> None:
+        """Fold the statistics of a frame reported as found into the references."""
+        a = self.settings.confidence_memory
+        if not math.isfinite(self.ref_peak):
+            self.ref_peak, self.ref_apce = stats.peak, stats.apce
+        else:
+            self.ref_peak = (1 - a) * self.ref_peak + a * stats.peak
+            self.ref_apce = (1 - a) * self.ref_apce + a * stats.apce
+
+
+class SearchGrid:
+    """Window centres ``(row, col)`` covering a ``(height, width)`` frame with square windows
+    of side ``window`` pixels, spaced by half a window, visited in turn (nearest to the
+    last known position first)."""
+
+    def __init__(self, frame_size: tuple[int, int], window: float, start: np.ndarray) -> None:
+        h, w = frame_size
+        step = max(window / 2.0, 1.0)
+        rows = _centres(h, step)
+        cols = _centres(w, step)
+        grid = np.array([(r, c) for r in rows for c in cols], dtype=np.float64)
+        order = np.argsort(np.hypot(grid[:, 0] - start[0], grid[:, 1] - start[1]), kind="stable")
+        self.centres = grid[order]
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self.centres)
+
+    def take(self, n: int) -> Iterator[np.ndarray]:
+        """The next ``n`` centres (round robin)."""
+        for _ in range(min(n, len(self.centres))):
+            yield self.centres[self._next]
+            self._next = (self._next + 1) % len(self.centres)
+
+
+def _centres(length: int, step: float) -> list[float]:
+    if length <= step:
+        return [(length - 1) / 2.0]
+    n = int(math.ceil((length - step) / step)) + 1
+    return list(np.linspace(step / 2.0, length - 1 - step / 2.0, n))

@@ -1,0 +1,123 @@
+"""Found / lost: response statistics against hand-computed values, the score's state, the
+re-detection grid, and the lost-target behaviour of fastcf's trackers on synthetic clips."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import fastcf
+from fastcf.cf.confidence import ResponseStats, response_stats
+from fastcf.datasets.synthetic import blackout, occlude, reappearing_clip
+from fastcf.errors import ConfigError
+from fastcf.metrics import iou
+from fastcf.trackers.confidence import Confidence, SearchGrid
+from synthetic import moving_object_clip
+
+
+def test_response_stats_by_hand() -> None:
+    r = np.zeros((7, 7))
+    r[0, 0] = 4.0  # peak at the origin (fft order)
+    r[3, 3] = 1.0  # a sidelobe far away
+    st = response_stats(r, exclude=1)
+    assert st.peak == 4.0
+    # APCE = (max - min)^2 / mean((r - min)^2) = 16 / ((16 + 1) / 49)
+    assert st.apce == pytest.approx(16 / (17 / 49))
+    # sidelobe: every cell but the 3x3 around the (wrapped) peak: 40 cells, one of them 1
+    side = np.zeros(40)
+    side[0] = 1.0
+    assert st.psr == pytest.approx((4 - side.mean()) / side.std())
+    assert st.sidelobe == pytest.approx(0.25)
+    # wrap-around: a peak in the corner excludes cells on the far side too
+    assert response_stats(np.roll(r, (-1, -1), axis=(0, 1)), exclude=1).sidelobe == 0.25
+    # a flat or broken map carries no confidence
+    assert response_stats(np.full((5, 5), 2.0)).apce == 0.0
+    assert response_stats(np.full((5, 5), np.nan)) == ResponseStats(0.0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="2-D"):
+        response_stats(np.zeros(5))
+
+
+def test_confidence_references_follow_found_frames_only() -> None:
+    cfg = fastcf.get_config("feco")
+    c = Confidence(cfg)
+    strong = ResponseStats(peak=0.8, apce=40.0, psr=12.0, sidelobe=0.2)
+    weak = ResponseStats(peak=0.1, apce=5.0, psr=3.0, sidelobe=0.9)
+    assert c.score(strong) > cfg.ok_threshold  # the first frame is its own reference
+    c.found(strong)
+    assert c.ref_peak == 0.8 and c.ref_apce == 40.0
+    assert c.score(weak) < cfg.ok_threshold < c.score(strong)
+    c.found(ResponseStats(1.0, 50.0, 12.0, 0.2))
+    a = cfg.confidence_memory
+    assert c.ref_peak == pytest.approx((1 - a) * 0.8 + a * 1.0)
+    assert 0.0 <= c.score(weak) <= 1.0 and c.score(ResponseStats(0, 0, 0, 0)) == 0.0
+
+
+def test_search_grid_covers_the_frame_nearest_first() -> None:
+    g = SearchGrid((360, 640), window=200.0, start=np.array([300.0, 600.0]))
+    rows = sorted({float(r) for r, _ in g.centres})
+    cols = sorted({float(c) for _, c in g.centres})
+    assert rows[0] == pytest.approx(50) and rows[-1] == pytest.approx(309)
+    assert cols[0] == pytest.approx(50) and cols[-1] == pytest.approx(589)
+    assert max(np.diff(cols)) <= 100 + 1e-9  # half a window apart: every point is covered
+    first = next(g.take(1))
+    assert np.hypot(first[0] - 300, first[1] - 600) == min(
+        np.hypot(r - 300, c - 600) for r, c in g.centres
+    )
+    seen = [tuple(c) for c in g.take(2 * len(g))]
+    assert len(set(seen)) == len(g)  # round robin over every window
+
+
+def test_confidence_settings_are_validated() -> None:
+    with pytest.raises(ConfigError, match="ok_threshold"):
+        fastcf.get_config("feco", ok_threshold=1.5)
+    with pytest.raises(ConfigError, match="redetect_threshold"):
+        fastcf.get_config("eco-hc", redetect_threshold=-0.5)
+    with pytest.raises(ConfigError, match="redetect_windows"):
+        fastcf.get_config("strcf", redetect_windows=-1)
+
+
+@pytest.mark.parametrize("name", ["feco", "eco-hc", "strcf"])
+@pytest.mark.parametrize("kind", ["black", "noise"])
+def test_empty_frames_keep_the_box_and_say_lost(name: str, kind: str) -> None:
+    """150 empty frames: ok=False, the box stays in the image with its size; the model is
+    not trained on them, so the target is found again when it comes back."""
+    seq = reappearing_clip(seed=1, kind=kind, visible=20, empty=150, after=40)
+    _, start, stop = seq.meta["edited"]
+    tracker = fastcf.create(name)
+    frames = list(seq.frames)
+    tracker.init(frames[0], seq.init_box)
+    results = [tracker.update(f) for f in frames[1:]]
+    before = results[start - 2].box
+    empty = results[start - 1 : stop - 1]
+    assert sum(not r.ok for r in empty) >= 0.9 * len(empty)
+    h, w = frames[0].shape[:2]
+    for r in empty:
+        x, y, bw, bh = r.box
+        assert 0 <= x + bw / 2 <= w and 0 <= y + bh / 2 <= h
+        assert 0.5 <= (bw * bh) / (before[2] * before[3]) <= 2.0
+        assert 0.0 <= r.score <= 1.0
+    after = results[stop - 1 :]
+    gt = seq.ground_truth[stop:]
+    overlap = iou(np.array([r.box for r in after]), gt)
+    found = [i for i, (o, r) in enumerate(zip(overlap, after, strict=True)) if o > 0.3 and r.ok]
+    assert found and found[0] < 30, (name, kind, found[:5])
+
+
+def test_occlusion_and_blackout_of_a_moving_object_are_flagged() -> None:
+    frames, boxes = moving_object_clip(n=60, scale_end=1.0)
+    from fastcf.datasets.base import Sequence
+    from fastcf.datasets.synthetic import GeneratedFrames
+
+    base = Sequence("clip", GeneratedFrames(60, frames.__getitem__, "clip"), boxes)
+    for seq in (blackout(base, 30, 10), occlude(base, 30, 10)):
+        tracker = fastcf.create("eco-hc")
+        fr = list(seq.frames)
+        tracker.init(fr[0], seq.init_box)
+        res = [tracker.update(f) for f in fr[1:]]
+        visible = [r.ok for i, r in enumerate(res, 1) if not 30 <= i < 40]
+        hidden = [r.ok for i, r in enumerate(res, 1) if 31 <= i < 40]
+        assert np.mean(visible) > 0.9, seq.name
+        assert np.mean(hidden) < 0.5, seq.name
+        assert all(math.isfinite(r.score) and 0 <= r.score <= 1 for r in res)
