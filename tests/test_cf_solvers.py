@@ -171,6 +171,26 @@ def test_pca_projection_is_orthonormal_and_finds_the_dominant_direction():
     )
 
 
+def test_pca_projection_rank_deficient_matches_the_thin_svd():
+    # more channels than pixels (VGG16 conv4_3: 512 channels over 15x15 cells), ReLU-sparse
+    # and with dead channels: the Gram matrix has rank <= 225 (the case where NumPy 2.4's
+    # SVD driver failed to converge)
+    rng = np.random.default_rng(3)
+    d, h, w = 512, 15, 15
+    x = np.maximum(rng.standard_normal((d, h * w)) @ rng.standard_normal((h * w, h * w)), 0)
+    x[::7] = 0.0
+    x = x.reshape(d, h, w).astype(np.float32)
+    p = pca_projection(x, 64)
+    assert p.shape == (512, 64) and np.isfinite(p).all()
+    np.testing.assert_allclose(p.T @ p, np.eye(64), atol=1e-5)
+    centred = x.reshape(d, -1).astype(np.float64)
+    centred -= centred.mean(axis=1, keepdims=True)
+    u, s, _ = np.linalg.svd(centred, full_matrices=False)  # thin SVD of the data itself
+    assert s[63] > 1.001 * s[64]  # distinct leading singular values: the basis is unique
+    np.testing.assert_allclose(np.abs(p.T @ u[:, :64]), np.eye(64), atol=1e-4)
+    assert (p[np.abs(p).argmax(axis=0), np.arange(64)] > 0).all()  # sign convention
+
+
 def _problem(c=3, n=1, size=9, reg=0.1, seed=5):
     rng = np.random.default_rng(seed)
     samples = [cfft2(rng.standard_normal((n, c, size, size))).astype(np.complex64)]

@@ -12,6 +12,11 @@ def pca_projection(x: npt.NDArray[np.floating], dim: int) -> npt.NDArray[np.floa
     As ECO's ``proj_init_method = 'pca'``: mean over pixels removed, left singular vectors
     of ``X^T X`` (the ``dim`` leading ones). Signs are fixed so that the largest entry of
     each column is positive (deterministic).
+
+    The basis comes from the symmetric eigendecomposition of the ``(D, D)`` second-moment
+    matrix (the same vectors as its SVD, eigenvalues sorted descending): LAPACK's SVD
+    driver in NumPy 2.4's OpenBLAS fails to converge on some rank-deficient matrices
+    (512 VGG16 ``conv4_3`` channels over 15x15 cells), the symmetric solver does not.
     """
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim == 4:
@@ -24,8 +29,11 @@ def pca_projection(x: npt.NDArray[np.floating], dim: int) -> npt.NDArray[np.floa
     if not 1 <= dim <= d:
         raise ValueError(f"pca_projection: dim must be in 1..{d}, got {dim}")
     arr = arr - arr.mean(axis=1, keepdims=True)
-    u, _, _ = np.linalg.svd(arr @ arr.T)
-    p = u[:, :dim]
+    gram = arr @ arr.T
+    gram = 0.5 * (gram + gram.T)  # exactly symmetric for the symmetric solver
+    values, vectors = np.linalg.eigh(gram)
+    del values  # eigh returns them ascending
+    p = vectors[:, ::-1][:, :dim]
     signs = np.sign(p[np.abs(p).argmax(axis=0), np.arange(dim)])
     signs[signs == 0] = 1
     return (p * signs).astype(np.float32)
