@@ -49,8 +49,11 @@ class Variant:
     def register(self) -> None:
         from fastcf.registry import alias
 
-        if self.name != self.base:
-            alias(self.name, self.base, **dict(self.overrides))
+        if self.name == self.base:
+            if self.overrides:
+                raise ValueError(f"variant {self.name!r}: overrides need a name of their own")
+            return
+        alias(self.name, self.base, **dict(self.overrides))
 
 
 def dev_dataset(max_frames: int | None = None, data: Path = SEQUENCES, names: Sequence[str] = ()):
@@ -78,7 +81,8 @@ def dev_dataset(max_frames: int | None = None, data: Path = SEQUENCES, names: Se
 def evaluate(
     variants: Sequence[Variant], dataset: Any, raw: Path, workers: int = 2, quiet: bool = True
 ) -> dict[str, dict[str, Any]]:
-    """Run every variant on every sequence (resumable) and score it.
+    """Run every variant on every sequence (resumable; results of other settings under the
+    same name are run again) and score it.
 
     Returns ``{variant: {"auc", "p20", "per_sequence": {seq: auc}, "families": {fam: auc},
     "failed": [...]}}``.
@@ -89,7 +93,9 @@ def evaluate(
     for v in variants:
         v.register()
     names = [v.name for v in variants]
-    run_experiment(names, dataset, raw, workers=workers, quiet=quiet)
+    # results of older settings under the same name are re-run, not refused: a benchmark
+    # always measures the settings it names now
+    run_experiment(names, dataset, raw, workers=workers, quiet=quiet, overwrite_changed=True)
     report = score_results(raw, dataset, names)
     out: dict[str, dict[str, Any]] = {}
     for name in names:

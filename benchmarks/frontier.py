@@ -45,6 +45,11 @@ KNOBS: dict[str, dict[str, str]] = {
     "cg-10": {"cg_iter": "10"},
     "gap-2": {"train_gap": "2"},
     "gap-10": {"train_gap": "10"},
+    # the update schedule: CG spread over the frames between training steps (no spike),
+    # a shorter initial optimisation (init time)
+    "spread-cg": {"spread_cg": "true"},
+    "init-5x20": {"init_gn_iter": "5", "init_cg_iter": "100"},
+    "init-10x10": {"init_gn_iter": "10", "init_cg_iter": "100"},
     # online adaptation
     "no-adaptation": {"online_adaptation": "false"},
     "adapt-later": {"adapt_interval": "10"},
@@ -101,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="frontier")
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--raw", default=None, help="result files (default benchmarks/raw/NAME)")
+    ap.add_argument(
+        "--accuracy-only",
+        action="store_true",
+        help="run (or resume) the accuracy runs and stop: no speed run, no files",
+    )
     args = ap.parse_args(argv)
     names = list(KNOBS) if args.variants == "all" else args.variants.split(",")
     vs = variants(names, args.cnn)
@@ -108,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     dataset = dev_dataset(args.frames, names=seqs)
     raw = Path(args.raw) if args.raw else HERE / "raw" / args.name
     acc = evaluate(vs, dataset, raw, workers=args.workers)
+    if args.accuracy_only:
+        for v in vs:
+            print(f"{v.name}: AUC {acc[v.name]['auc']:.3f}  P@20 {acc[v.name]['p20']:.3f}")
+        return 0
     from fastcf.evaluation import benchmark
 
     speed = benchmark([v.name for v in vs], dev_dataset(names=seqs), frames=args.bench_frames,

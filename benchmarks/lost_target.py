@@ -36,6 +36,7 @@ PEERS = {
         "neckhead": str(NANOTRACK / "head.onnx"),
     }
 }
+PEER_NAMES = {"opencv-nanotrack": "nanotrack-v2"}
 OFF = {"ok_threshold": "0", "redetect_threshold": "0", "redetect": "false"}
 
 
@@ -160,9 +161,12 @@ def main() -> int:
     ap.add_argument("--clips", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    names = args.trackers.split(",")
-    variants = [Variant(n, n, PEERS.get(n, {})) for n in names]
-    own = [n for n in names if not n.startswith("opencv-")]
+    bases = args.trackers.split(",")
+    # a peer that needs model paths runs as an alias holding them ("opencv-nanotrack" ->
+    # "nanotrack-v2"); fastcf's own trackers and CSRT run under their preset names
+    names = [PEER_NAMES.get(n, n) for n in bases]
+    variants = [Variant(PEER_NAMES.get(n, n), n, PEERS.get(n, {})) for n in bases]
+    own = [n for n in bases if not n.startswith("opencv-")]
     variants += [Variant(f"{n}-flagoff", n, OFF) for n in own]
     raw = HERE / "raw" / "lost_target"
     for v in variants:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from devset import FAMILIES  # benchmarks/ is on sys.path when run as a script
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "sequences"
@@ -53,6 +54,20 @@ def got10k_auc(results_dir: Path, dataset) -> tuple[float, float]:
         aucs.append(float(np.mean(succ)))
         precs.append(float(prec[20]))
     return float(np.mean(aucs)), float(np.mean(precs))
+
+
+def worst_ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The largest per-sequence p95/median and max/median latency ratios of a bench run."""
+    p95, mx = [], []
+    for r in rows.values():
+        lat = r["latency_ms"]
+        if lat["median"]:
+            p95.append(lat["p95"] / lat["median"])
+            mx.append(lat["max"] / lat["median"])
+    return {
+        "worst_p95_ratio": max(p95, default=float("nan")),
+        "worst_max_ratio": max(mx, default=float("nan")),
+    }
 
 
 def main() -> int:
@@ -106,8 +121,9 @@ def main() -> int:
         save_bench(speed, HERE / "results" / f"{args.name}_speed.json")
     rows = [
         "| tracker | AUC | AUC (got10k) | P@20 | P@20 (got10k) | throughput FPS | pooled FPS "
-        "| latency median ms | p95 ms | max/median | init ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| latency median ms | p95 ms | max/median | worst seq. p95/median | worst seq. "
+        "max/median | init ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in trackers:
         tr = report.tracker(name)
@@ -129,19 +145,31 @@ def main() -> int:
                 max_ms=lat["max"],
                 spike_ratio=lat["max"] / lat["median"],
                 init_ms=o["init_ms_median"],
+                **worst_ratios(speed["results"][name]["sequences"]),
             )
         out["trackers"][name] = row
         sp = (
             f"{row['throughput_fps']:.1f} | {row['throughput_fps_pooled']:.1f} "
             f"| {row['median_ms']:.1f} | {row['p95_ms']:.1f} | {row['spike_ratio']:.1f} "
+            f"| {row['worst_p95_ratio']:.2f} | {row['worst_max_ratio']:.1f} "
             f"| {row['init_ms']:.0f}"
             if speed is not None
-            else "- | - | - | - | - | -"
+            else "- | - | - | - | - | - | - | -"
         )
         rows.append(
             f"| {name} | {row['auc']:.3f} | {g_auc:.3f} | {row['precision20']:.3f} "
             f"| {g_prec:.3f} | {sp} |"
         )
+    fams = sorted(set(FAMILIES.values()))
+    fam_rows = ["| tracker | " + " | ".join(fams) + " |", "|---|" + "---:|" * len(fams)]
+    for name in trackers:
+        by_seq = report.tracker(name).by_sequence()
+        cells = []
+        for fam in fams:
+            vals = [by_seq[s].curves.auc for s in dataset.names() if FAMILIES.get(s) == fam]
+            cells.append(f"{np.mean(vals):.3f}" if vals else "-")
+        out["trackers"][name]["families"] = dict(zip(fams, cells, strict=True))
+        fam_rows.append(f"| {name} | " + " | ".join(cells) + " |")
     per_seq = ["| sequence | " + " | ".join(trackers) + " |", "|---|" + "---:|" * len(trackers)]
     for seq in dataset.names():
         cells = [f"{report.tracker(t).by_sequence()[seq].curves.auc:.3f}" for t in trackers]
@@ -166,10 +194,15 @@ def main() -> int:
             "throughput = frames / tracking time per sequence (init frame and time included), "
             "mean over sequences; pooled = all frames / all time; latency over the update "
             "frames, pooled; max/median = worst frame latency over the median "
-            "(periodic-spike check).",
+            "(periodic-spike check); worst seq.: the largest per-sequence p95/median and "
+            "max/median latency ratios.",
             f"Machine: {machine.get('cpu_model', '?')}, {machine.get('date', '')}",
             "",
             *rows,
+            "",
+            "Mean AUC per benchmark family (`../shared/README.md`):",
+            "",
+            *fam_rows,
             "",
             "AUC per sequence:",
             "",
