@@ -175,7 +175,15 @@ def main() -> int:
 
     dev = dev_dataset()
     calib = lost_clips(dev)
-    run_experiment([v.name for v in variants], calib, raw, workers=args.workers, quiet=True)
+    off = [f"{n}-flagoff" for n in own]
+    on = [v.name for v in variants if v.name not in off]
+    run_experiment(on, calib, raw, workers=args.workers, quiet=True)
+    # the flag-off baselines only for section 3: the development sequences, stored beside
+    # the others (same dataset name)
+    from fastcf.datasets.base import Dataset
+
+    dev_only = Dataset(calib.name, calib.root, list(dev), layout=calib.layout)
+    run_experiment(off, dev_only, raw, workers=args.workers, quiet=True)
     reap = reappear_clips(args.clips)
     run_experiment(names, reap, raw, workers=args.workers, quiet=True)
     accuracy = dev_auc(raw, calib, [v.name for v in variants], dev.names())

@@ -121,3 +121,37 @@ def test_occlusion_and_blackout_of_a_moving_object_are_flagged() -> None:
         assert np.mean(visible) > 0.9, seq.name
         assert np.mean(hidden) < 0.5, seq.name
         assert all(math.isfinite(r.score) and 0 <= r.score <= 1 for r in res)
+
+
+@pytest.mark.parametrize("name", ["eco-hc", "strcf"])
+def test_score_bands_found_uncertain_lost_and_hysteresis(name: str) -> None:
+    """ok at ok_threshold (0.3); below it down to update_threshold (0.1) the frame is
+    still tracked and learned from; below that it is lost (no learning), and once lost
+    the usual window resumes only at ok_threshold."""
+    frames, boxes = moving_object_clip(n=8, scale_end=1.0)
+    tracker = fastcf.create(name, redetect=False)
+    tracker.init(frames[0], tuple(boxes[0]))
+    forced = iter([0.9, 0.2, 0.05, 0.2, 0.35, 0.2])
+    tracker.confidence.score = lambda stats: next(forced)  # type: ignore[method-assign]
+    trained: list[int] = []
+    real_train = tracker._train  # type: ignore[attr-defined]
+
+    def counting_train(*args, **kwargs):
+        trained.append(1)
+        return real_train(*args, **kwargs)
+
+    tracker._train = counting_train  # type: ignore[attr-defined]
+    oks, learned, lost = [], [], []
+    for frame in frames[1:7]:
+        n = len(trained)
+        res = tracker.update(frame)
+        oks.append(res.ok)
+        learned.append(len(trained) > n)
+        lost.append(tracker.confidence.lost)
+    assert oks == [True, False, False, False, True, False]
+    assert learned == [True, True, False, False, True, True]
+    assert lost == [False, False, True, True, False, False]
+    with pytest.raises(ConfigError, match="update_threshold"):
+        fastcf.get_config(name, update_threshold=1.5)
+    # the flag off (ok_threshold 0): every frame is tracked, whatever update_threshold
+    assert fastcf.get_config(name, ok_threshold=0.0).lost_below == 0.0

@@ -14,13 +14,20 @@ logistic regression on per-frame statistics of ``feco`` and ``eco-hc`` on the de
 sequences and on synthetic blackout / occlusion clips made from them
 (``benchmarks/confidence_fit.py``); ``ok = score >= ok_threshold``.
 
-**While lost** (the previous frame was not ok): the model is not updated, the position and
-size stay where they were last found (the centre clipped into the image), and the tracker
-*re-detects*: besides the usual search window at the last position it scores
-``redetect_windows`` more windows per frame, taken in turn from a grid that covers the
-whole frame (:class:`SearchGrid`), and moves to the best window once its score reaches
-``max(ok_threshold, redetect_threshold)``. The extra cost per lost frame is
-``redetect_windows`` feature extractions and responses; found frames cost nothing more.
+**Three bands.** ``score >= ok_threshold``: found (``ok=True``), the model learns.
+``update_threshold <= score < ok_threshold``: uncertain (``ok=False``) but still tracked:
+the box moves and the model learns as on a found frame, so a frame the score wrongly
+doubts costs no accuracy. ``score < update_threshold``: **lost** (``ok=False``): the model
+is not updated and the size stays where it was last tracked. The position follows the
+peak of the usual search window (``follow_while_lost``, the default) or stays; either way
+the centre is clipped into the image. While lost the tracker also *re-detects*: besides
+the usual search window it scores ``redetect_windows`` more windows per frame, taken in
+turn from a grid that covers the whole frame (:class:`SearchGrid`), and jumps to the best
+window once its score reaches ``max(ok_threshold, redetect_threshold)``; the usual window
+ends the lost state when its own score reaches ``ok_threshold`` (hysteresis: a window
+that drifted onto background while the target was gone must not resume learning there). The references
+of the score follow the found frames only. The extra cost per lost frame is
+``redetect_windows`` feature extractions and responses; other frames cost nothing more.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ class ConfidenceSettings:
     """The found/lost fields of the ECO and STRCF configs (see the module doc)."""
 
     ok_threshold: float = field(default=0.3, kw_only=True)
+    # below it the frame counts as lost: no learning, re-detection (used as
+    # min(update_threshold, ok_threshold), see lost_below)
+    update_threshold: float = field(default=0.1, kw_only=True)
     confidence_memory: float = field(default=0.1, kw_only=True)
     # logistic model on (log peak ratio, log APCE ratio, log PSR), fitted on data
     # (benchmarks/confidence_fit.py, docs/confidence.md)
@@ -51,6 +61,7 @@ class ConfidenceSettings:
     redetect: bool = field(default=True, kw_only=True)
     redetect_windows: int = field(default=2, kw_only=True)
     redetect_threshold: float = field(default=0.5, kw_only=True)
+    follow_while_lost: bool = field(default=True, kw_only=True)
 
     def __post_init__(self) -> None:
         check_ranges(self, CONFIDENCE_RANGES)
@@ -59,8 +70,16 @@ class ConfidenceSettings:
             parent()
 
 
+    @property
+    def lost_below(self) -> float:
+        """The score below which a frame counts as lost: ``min(update_threshold,
+        ok_threshold)`` (an ok frame is always tracked)."""
+        return min(self.update_threshold, self.ok_threshold)
+
+
 CONFIDENCE_RANGES: dict[str, Range] = {
     "ok_threshold": UNIT_CLOSED,
+    "update_threshold": UNIT_CLOSED,
     "confidence_memory": UNIT_OPEN,
     "confidence_weights": Range(-100.0, 100.0),
     "confidence_bias": Range(-100.0, 100.0),

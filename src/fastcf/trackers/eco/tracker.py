@@ -332,24 +332,30 @@ class ECOTracker(BaseTracker):
                 break
             det = self._detect(image, det.position, self.scale * self.scale_factors)
         score = self.confidence.score(det.stats)
+        finite = bool(np.all(np.isfinite(det.position)) and math.isfinite(det.peak))
+        # the usual search window's peak, followed while lost (not when it is not finite)
+        local = det.position if finite else self.pos
+        # hysteresis: once lost, the usual window resumes only at ok_threshold
+        resume = cfg.ok_threshold if lost_before else cfg.lost_below
+        tracked = finite and score >= resume
         if lost_before and cfg.redetect and self.search_grid is not None:
-            # re-detection: more windows of the frame, in turn, at the current scale
+            # re-detection: more windows of the frame, in turn, at the current scale; a
+            # window away from the local one wins only at the re-acquisition threshold
+            jump = max(cfg.ok_threshold, cfg.redetect_threshold)
             for centre in self.search_grid.take(cfg.redetect_windows):
                 cand = self._detect(image, centre, np.array([self.scale]))
                 cand_score = self.confidence.score(cand.stats)
-                if cand_score > score:
-                    det, score = cand, cand_score
+                if cand_score > score and cand_score >= jump and math.isfinite(cand.peak):
+                    det, score, tracked = cand, cand_score, True
         self.last_scores, self.last_stats = det.scores, det.stats
-        threshold = (
-            max(cfg.ok_threshold, cfg.redetect_threshold) if lost_before else cfg.ok_threshold
-        )
-        finite = bool(np.all(np.isfinite(det.position)) and math.isfinite(det.peak))
-        if not (finite and score >= threshold):
-            return self._lost(image, score if finite else 0.0)
+        if not tracked:
+            return self._lost(image, score if finite else 0.0, local)
 
-        # ---- found: move, rescale, learn
+        # ---- tracked (score >= lost_below): move, rescale, learn; ok at ok_threshold
+        ok = score >= cfg.ok_threshold
         self.confidence.lost = False
-        self.confidence.found(det.stats)
+        if ok:
+            self.confidence.found(det.stats)
         self.search_grid = None
         self.pos = det.position
         if cfg.clamp_position:
@@ -369,16 +375,21 @@ class ECOTracker(BaseTracker):
         adaptation = self.features.adaptation
         if adaptation is not None and adaptation.wants_update(det.peak):
             self._refine_features(image, det.sample_pos, float(det.scales[k]), k)
-        return TrackResult(True, self._box(), score)
+        return TrackResult(bool(ok), self._box(), score)
 
-    def _lost(self, image: npt.NDArray[np.uint8], score: float) -> TrackResult:
-        """Not found: no learning, position and size stay (centre inside the image), and
-        the next frames search the whole frame in turn (re-detection)."""
+    def _lost(self, image: npt.NDArray[np.uint8], score: float, local: np.ndarray) -> TrackResult:
+        """Not found: no learning, the size stays, the position follows the peak of the
+        usual search window at ``local`` (``follow_while_lost``; otherwise it stays), the
+        centre inside the image, and the next frames search the whole frame in turn
+        (re-detection)."""
+        cfg: ECOConfig = self.config
         h_img, w_img = image.shape[:2]
         if not self.confidence.lost:
             window = float(np.max(self.img_support_sz) * self.scale)
             self.search_grid = SearchGrid((h_img, w_img), window, self.pos)
         self.confidence.lost = True
+        if cfg.follow_while_lost and np.all(np.isfinite(local)):
+            self.pos = np.asarray(local, dtype=np.float64)
         self.pos = np.clip(self.pos, 0, [h_img - 1, w_img - 1])
         self.update_adapt_ms = 0.0
         return TrackResult(False, self._box(), score)

@@ -250,32 +250,42 @@ class STRCF(BaseTracker):
         for _ in range(cfg.refinement_iterations - 1):
             det = self._detect(image, self._scale_factors, det.position)
         score = self.confidence.score(det.stats)
+        finite = all(math.isfinite(v) for v in (*det.position, det.peak))
+        # the usual search window's peak, followed while lost (not when it is not finite)
+        local = det.position if finite else self._pos
+        # hysteresis: once lost, the usual window resumes only at ok_threshold
+        resume = cfg.ok_threshold if lost_before else cfg.lost_below
+        tracked = finite and score >= resume
         if lost_before and cfg.redetect and self.search_grid is not None:
+            # a window away from the local one wins only at the re-acquisition threshold
+            jump = max(cfg.ok_threshold, cfg.redetect_threshold)
             for centre in self.search_grid.take(cfg.redetect_windows):
                 cand = self._detect(image, np.ones(1), (float(centre[0]), float(centre[1])))
                 cand_score = self.confidence.score(cand.stats)
-                if cand_score > score:
-                    det, score = cand, cand_score
+                if cand_score > score and cand_score >= jump and math.isfinite(cand.peak):
+                    det, score, tracked = cand, cand_score, True
         self.last_response, self.last_stats = det.response, det.stats
-        threshold = (
-            max(cfg.ok_threshold, cfg.redetect_threshold) if lost_before else cfg.ok_threshold
-        )
-        finite = all(math.isfinite(v) for v in (*det.position, det.peak))
         ih, iw = image.shape[:2]
-        if not (finite and score >= threshold):
-            # lost: no learning, keep position (inside the image) and size; re-detect next
+        if not tracked:
+            # lost: no learning, keep the size, follow the usual window's peak (or stay),
+            # the centre inside the image; re-detect next
             if not lost_before:
                 window = float(self._support * self._scale)
                 self.search_grid = SearchGrid((ih, iw), window, np.asarray(self._pos))
             self.confidence.lost = True
+            if cfg.follow_while_lost:
+                self._pos = (float(local[0]), float(local[1]))
             self._pos = (
                 min(max(self._pos[0], 0.0), ih - 1.0),
                 min(max(self._pos[1], 0.0), iw - 1.0),
             )
             self.update_adapt_ms = 0.0
             return TrackResult(False, self._box(), score if finite else 0.0)
+        # tracked (score >= lost_below): move, rescale, learn; ok at ok_threshold
+        ok = score >= cfg.ok_threshold
         self.confidence.lost = False
-        self.confidence.found(det.stats)
+        if ok:
+            self.confidence.found(det.stats)
         self.search_grid = None
         size = float(self._support * self._scale * det.scale)  # the best window, image px
         self._pos = det.position
@@ -288,4 +298,4 @@ class STRCF(BaseTracker):
         if adaptation is not None and adaptation.wants_update(det.peak):
             k = det.scale_index
             self._refine_features(det.patches[k], det.centers[k], det.response[k], size)
-        return TrackResult(True, self._box(), score)
+        return TrackResult(bool(ok), self._box(), score)
