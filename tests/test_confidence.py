@@ -155,3 +155,27 @@ def test_score_bands_found_uncertain_lost_and_hysteresis(name: str) -> None:
         fastcf.get_config(name, update_threshold=1.5)
     # the flag off (ok_threshold 0): every frame is tracked, whatever update_threshold
     assert fastcf.get_config(name, ok_threshold=0.0).lost_below == 0.0
+
+
+def test_flag_on_a_real_sequence_with_a_synthetic_blackout(shared_sequences) -> None:
+    """A real development sequence (its first 50 frames) with frames 25..34 blacked out:
+    the flag and the score separate the visible frames from the black ones."""
+    from fastcf.datasets import open_dataset
+    from fastcf.datasets.synthetic import head
+
+    seq = open_dataset(f"otb:{shared_sequences}", sequences=["Crossing"])["Crossing"]
+    clip = blackout(head(seq, 50), 25, 10)
+    tracker = fastcf.create("eco-hc")
+    frames = list(clip.frames)
+    tracker.init(frames[0], clip.init_box)
+    res = [tracker.update(f) for f in frames[1:]]
+    gt = clip.ground_truth[1:]
+    overlap = iou(np.array([r.box for r in res]), gt)
+    hidden = [i for i in range(len(res)) if 25 <= i + 1 < 35]
+    found = [i for i in range(len(res)) if i not in hidden and overlap[i] >= 0.5]
+    assert len(found) > 30
+    assert np.mean([res[i].ok for i in found]) >= 0.9
+    assert np.mean([not res[i].ok for i in hidden]) >= 0.9
+    # ROC AUC of the score: every found frame scores above every black frame here
+    assert min(res[i].score for i in found) > max(res[i].score for i in hidden)
+    assert overlap[-1] >= 0.5  # tracking resumed after the blackout
