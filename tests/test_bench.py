@@ -65,14 +65,16 @@ def test_fresh_process_output_keys_and_threads(tmp_path: Path) -> None:
 
 def test_decoding_is_excluded_from_tracker_time(tmp_path: Path) -> None:
     seq = fx.make_sequence(tmp_path, "S", frames=6)
-    seq.frames = fx.SlowDecode(seq.frames, delay=0.03)  # type: ignore[arg-type]
+    seq.frames = fx.SlowDecode(seq.frames, delay=0.1)  # type: ignore[arg-type]
     ds = Dataset("synth", tmp_path, [seq])
     out = benchmark(["test-fake"], ds, fresh_process=False, quiet=True)
-    assert out["decode"]["S"]["ms_per_frame"] >= 30.0
-    assert out["decode"]["S"]["seconds"] >= 6 * 0.03
+    assert out["decode"]["S"]["ms_per_frame"] >= 100.0
+    assert out["decode"]["S"]["seconds"] >= 6 * 0.1
+    # a fake update or init takes microseconds: far below one 100 ms decode even when a
+    # loaded machine stalls the process for tens of ms
     lat = out["results"]["test-fake"]["sequences"]["S"]["latency_ms"]
-    assert lat["max"] < 15.0  # a fake update takes microseconds, far below the 30 ms decode
-    assert out["results"]["test-fake"]["sequences"]["S"]["init_ms"] < 15.0
+    assert lat["max"] < 50.0
+    assert out["results"]["test-fake"]["sequences"]["S"]["init_ms"] < 50.0
 
 
 def test_frame_limit_memory_bound_and_errors(tmp_path: Path) -> None:

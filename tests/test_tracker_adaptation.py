@@ -202,8 +202,10 @@ def test_later_frame_adaptation_time_is_bounded() -> None:
     tracker.init(_two_targets(0), (90.0, 70.0, 28.0, 36.0))
     tracker.update(_two_targets(1))
     tracker.update(_two_targets(2))
-    assert 0.0 < tracker.update_adapt_ms < 3 * 30.0
+    # the cap stopped it, not the 1000 steps (seconds of work): the cap is checked before
+    # each step, so the overshoot is one forward pass and a step, longer on a loaded machine
     assert tracker.features.adaptation.last_steps < 1000
+    assert 0.0 < tracker.update_adapt_ms < 500.0
 
 
 def test_default_adaptation_does_not_depend_on_machine_speed(monkeypatch) -> None:
