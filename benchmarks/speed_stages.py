@@ -7,9 +7,9 @@
    development sequence (one thread, a fresh tracker each), median ms per stage, for the
    reference init (10 Gauss-Newton x 20 CG) and the shorter ones.
 2. **Throughput and latency**: ``fastcf bench`` (one fresh process, one thread, decoding
-   excluded), all rows side by side in one run: ``feco`` as it was before the schedule
-   changes (reference CG schedule, reference init), each change alone, the default, and
-   ``eco-hc``; then ``feco`` and ``eco-hc`` with 2 threads.
+   excluded), all rows side by side in one run: ``feco`` (its default is ECO's reference
+   CG schedule and init), each candidate change alone (the spread CG schedule, a shorter
+   init), and ``eco-hc``; then ``feco`` and ``eco-hc`` with 2 threads.
 3. **Accuracy** of the same rows (AUC over the 34 sequences, results in
    ``benchmarks/raw/schedule``), so that the speed can be read against it.
    ``--accuracy-only`` runs (or resumes) these and stops.
@@ -30,11 +30,10 @@ from typing import Any
 from devset import HERE, Variant, dev_dataset, evaluate
 
 REFERENCE = {"spread_cg": "false", "init_gn_iter": "10", "init_cg_iter": "200"}
-ROWS = {  # name -> (label, feco overrides)
-    "sp-before": ("feco before (reference CG schedule, init 10 x 20)", REFERENCE),
-    "sp-spread": ("+ spread CG only", {**REFERENCE, "spread_cg": "true"}),
-    "sp-init": ("+ init 5 x 20 only", {**REFERENCE, "init_gn_iter": "5", "init_cg_iter": "100"}),
-    "feco": ("feco (the default now)", {}),
+ROWS = {  # name -> (label, feco overrides); the default is the reference schedule
+    "feco": ("feco (the default: reference CG schedule, init 10 x 20)", {}),
+    "sp-spread": ("+ spread CG", {**REFERENCE, "spread_cg": "true"}),
+    "sp-init": ("+ init 5 x 20", {**REFERENCE, "init_gn_iter": "5", "init_cg_iter": "100"}),
 }
 
 
@@ -91,7 +90,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="accuracy runs")
     ap.add_argument("--accuracy-only", action="store_true")
     args = ap.parse_args()
-    variants = [Variant(n, "feco", o) for n, (_, o) in ROWS.items()]
+    variants = [Variant(n, "feco", o) for n, (_, o) in ROWS.items() if n != "feco"]
+    variants.insert(0, Variant("feco", "feco"))
     variants.append(Variant("eco-hc", "eco-hc"))
     names = [v.name for v in variants]
     acc = evaluate(variants, dev_dataset(), HERE / "raw" / "schedule", workers=args.workers)

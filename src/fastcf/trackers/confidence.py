@@ -25,8 +25,8 @@ the usual search window it scores ``redetect_windows`` more windows per frame, t
 turn from a grid that covers the whole frame (:class:`SearchGrid`), and jumps to the best
 window once its score reaches ``max(ok_threshold, redetect_threshold)``; the usual window
 ends the lost state when its own score reaches ``ok_threshold`` (hysteresis: a window
-that drifted onto background while the target was gone must not resume learning there). The references
-of the score follow the found frames only. The extra cost per lost frame is
+that drifted onto background while the target was gone must not resume learning
+there). The references of the score follow the found frames only. The extra cost per lost frame is
 ``redetect_windows`` feature extractions and responses; other frames cost nothing more.
 """
 
@@ -68,7 +68,6 @@ class ConfidenceSettings:
         parent = getattr(super(), "__post_init__", None)
         if parent is not None:
             parent()
-
 
     @property
     def lost_below(self) -> float:

@@ -373,7 +373,7 @@ class ECOTracker(BaseTracker):
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        if adaptation is not None and adaptation.wants_update(det.peak):
+        if adaptation is not None and ok and adaptation.wants_update(det.peak):
             self._refine_features(image, det.sample_pos, float(det.scales[k]), k)
         return TrackResult(bool(ok), self._box(), score)
 

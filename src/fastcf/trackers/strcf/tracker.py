@@ -295,7 +295,7 @@ class STRCF(BaseTracker):
         self._train(image)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        if adaptation is not None and adaptation.wants_update(det.peak):
+        if adaptation is not None and ok and adaptation.wants_update(det.peak):
             k = det.scale_index
             self._refine_features(det.patches[k], det.centers[k], det.response[k], size)
         return TrackResult(bool(ok), self._box(), score)
