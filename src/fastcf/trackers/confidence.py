@@ -117,6 +117,19 @@ class Confidence:
         z += self.settings.confidence_bias
         return float(1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0))))
 
+    @property
+    def track_threshold(self) -> float:
+        """The score the usual search window needs to be tracked (learned from):
+        ``lost_below``, or ``ok_threshold`` once lost (hysteresis)."""
+        s = self.settings
+        return s.ok_threshold if self.lost else s.lost_below
+
+    @property
+    def jump_threshold(self) -> float:
+        """The score a re-detected window away from the usual one needs:
+        ``max(ok_threshold, redetect_threshold)``."""
+        return max(self.settings.ok_threshold, self.settings.redetect_threshold)
+
     def found(self, stats: ResponseStats) -> None:
         """Fold the statistics of a frame reported as found into the references."""
         a = self.settings.confidence_memory

@@ -335,13 +335,11 @@ class ECOTracker(BaseTracker):
         finite = bool(np.all(np.isfinite(det.position)) and math.isfinite(det.peak))
         # the usual search window's peak, followed while lost (not when it is not finite)
         local = det.position if finite else self.pos
-        # hysteresis: once lost, the usual window resumes only at ok_threshold
-        resume = cfg.ok_threshold if lost_before else cfg.lost_below
-        tracked = finite and score >= resume
+        tracked = finite and score >= self.confidence.track_threshold
         if lost_before and cfg.redetect and self.search_grid is not None:
             # re-detection: more windows of the frame, in turn, at the current scale; a
             # window away from the local one wins only at the re-acquisition threshold
-            jump = max(cfg.ok_threshold, cfg.redetect_threshold)
+            jump = self.confidence.jump_threshold
             for centre in self.search_grid.take(cfg.redetect_windows):
                 cand = self._detect(image, centre, np.array([self.scale]))
                 cand_score = self.confidence.score(cand.stats)
@@ -388,7 +386,7 @@ class ECOTracker(BaseTracker):
             window = float(np.max(self.img_support_sz) * self.scale)
             self.search_grid = SearchGrid((h_img, w_img), window, self.pos)
         self.confidence.lost = True
-        if cfg.follow_while_lost and np.all(np.isfinite(local)):
+        if cfg.follow_while_lost:  # ``local`` is the last position when not finite
             self.pos = np.asarray(local, dtype=np.float64)
         self.pos = np.clip(self.pos, 0, [h_img - 1, w_img - 1])
         self.update_adapt_ms = 0.0

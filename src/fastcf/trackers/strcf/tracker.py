@@ -253,12 +253,10 @@ class STRCF(BaseTracker):
         finite = all(math.isfinite(v) for v in (*det.position, det.peak))
         # the usual search window's peak, followed while lost (not when it is not finite)
         local = det.position if finite else self._pos
-        # hysteresis: once lost, the usual window resumes only at ok_threshold
-        resume = cfg.ok_threshold if lost_before else cfg.lost_below
-        tracked = finite and score >= resume
+        tracked = finite and score >= self.confidence.track_threshold
         if lost_before and cfg.redetect and self.search_grid is not None:
             # a window away from the local one wins only at the re-acquisition threshold
-            jump = max(cfg.ok_threshold, cfg.redetect_threshold)
+            jump = self.confidence.jump_threshold
             for centre in self.search_grid.take(cfg.redetect_windows):
                 cand = self._detect(image, np.ones(1), (float(centre[0]), float(centre[1])))
                 cand_score = self.confidence.score(cand.stats)
