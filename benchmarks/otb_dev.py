@@ -70,6 +70,18 @@ def worst_ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def core_speed_note(result: dict | None) -> str:
+    """The reference-workload times recorded by ``fastcf bench`` (docs/evaluation.md)."""
+    core = (result or {}).get("core_speed")
+    if not core:
+        return ""
+    b = core["before"]
+    return (
+        f"; core speed (reference workload, `fastcf.evaluation.calibration`): python "
+        f"{b['python_ms']:.1f} ms, numpy {b['numpy_ms']:.1f} ms"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--trackers", required=True)
@@ -175,6 +187,7 @@ def main() -> int:
         cells = [f"{report.tracker(t).by_sequence()[seq].curves.auc:.3f}" for t in trackers]
         per_seq.append(f"| {seq} | " + " | ".join(cells) + " |")
     machine = speed["machine"] if speed else {}
+
     text = "\n".join(
         [
             f"# {args.name}: {len(dataset)} development sequences (`{dataset.name}`)",
@@ -196,7 +209,8 @@ def main() -> int:
             "frames, pooled; max/median = worst frame latency over the median "
             "(periodic-spike check); worst seq.: the largest per-sequence p95/median and "
             "max/median latency ratios.",
-            f"Machine: {machine.get('cpu_model', '?')}, {machine.get('date', '')}",
+            f"Machine: {machine.get('cpu_model', '?')}, {machine.get('date', '')}"
+            + core_speed_note(speed),
             "",
             *rows,
             "",

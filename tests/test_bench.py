@@ -119,6 +119,27 @@ def test_save_writes_strict_json_and_markdown(tmp_path: Path) -> None:
     md = md_path.read_text()
     assert "| test-fake | A | 3 |" in md and "**all**" in md and "decode ms/frame" in md
     assert "throughput FPS" in md
+    # the core's speed is recorded before and after the runs, and printed in the header
+    for when in ("before", "after"):
+        core = loaded["core_speed"][when]
+        assert core["python_ms"] > 0 and core["numpy_ms"] > 0
+    assert "core speed (fixed reference workload" in md
+
+
+def test_reference_speed_times_fixed_workloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastcf.evaluation import calibration
+
+    ref = calibration.reference_speed(repeats=2)
+    assert set(ref) == {"python_ms", "numpy_ms"}
+    assert all(0 < v < 10_000 for v in ref.values())
+    # the fastest of the repeats is what is reported
+    clock = iter([0.0, 0.5, 1.0, 1.2, 2.0, 2.9, 3.0, 3.1])
+    monkeypatch.setattr(calibration.time, "perf_counter", lambda: next(clock))
+    assert calibration.reference_speed(repeats=2) == pytest.approx(
+        {"python_ms": 200.0, "numpy_ms": 100.0}
+    )
+    with pytest.raises(ValueError, match="repeats"):
+        calibration.reference_speed(repeats=0)
 
 
 def test_threads_helpers() -> None:

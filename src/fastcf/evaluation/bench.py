@@ -45,6 +45,7 @@ import numpy as np
 from fastcf.api import Frame
 from fastcf.datasets.base import Dataset, Sequence
 from fastcf.errors import ConfigError
+from fastcf.evaluation.calibration import reference_speed
 from fastcf.evaluation.preflight import PreparedTracker, prepare_trackers
 from fastcf.evaluation.store import save_identity, sequence_record
 from fastcf.evaluation.threads import (
@@ -193,6 +194,7 @@ def _measure(payload: dict[str, Any], expect_env: bool) -> dict[str, Any]:
         problems = [p for p in problems if "_NUM_THREADS" not in p and "MAXIMUM" not in p]
     trackers: list[str] = payload["trackers"]
     overrides: dict[str, dict[str, Any]] = payload["overrides"]
+    core_before = reference_speed()
     decode: dict[str, Any] = {}
     runs: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in trackers}
     errors: list[dict[str, Any]] = []
@@ -240,6 +242,7 @@ def _measure(payload: dict[str, Any], expect_env: bool) -> dict[str, Any]:
         "threads": info,
         "thread_problems": problems,
         "machine": machine_info(),
+        "core_speed": {"before": core_before, "after": reference_speed()},
         "decode": decode,
         "runs": runs,
         "errors": errors,
@@ -384,6 +387,19 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _core_speed_line(result: Mapping[str, Any]) -> list[str]:
+    core = result.get("core_speed")
+    if not core:
+        return []
+    b, a = core["before"], core["after"]
+    return [
+        "- core speed (fixed reference workload, fastest of 5, ms; "
+        "`fastcf.evaluation.calibration`): python loop "
+        f"{b['python_ms']:.1f} / numpy {b['numpy_ms']:.1f} before the runs, "
+        f"{a['python_ms']:.1f} / {a['numpy_ms']:.1f} after"
+    ]
+
+
 def to_markdown(result: Mapping[str, Any]) -> str:
     """A markdown report: machine, thread counts, one row per tracker x sequence + overall."""
     m = result["machine"]
@@ -399,6 +415,7 @@ def to_markdown(result: Mapping[str, Any]) -> str:
         f"- threads: {n} per tracker (torch {t.get('torch')}, opencv {t.get('opencv')}, "
         f"OMP_NUM_THREADS={t['env'].get('OMP_NUM_THREADS')})"
         + ("" if not result["thread_problems"] else f" (WARNING: {result['thread_problems']})"),
+        *_core_speed_line(result),
         "- throughput = frames / tracking time per sequence (init frame and init time "
         "included), mean over sequences; pooled = all frames / all time; latency = update "
         "frames; decoding excluded (decoded into memory first) and reported separately",
