@@ -278,6 +278,49 @@ def test_sample_patch_replicates_the_border_and_centres_on_pos():
     ys = np.clip(np.arange(-2, 3), 0, 19)
     np.testing.assert_array_equal(q, img[ys[:, None], ys[None, :]])
 
+def _scale_patches_by_clipped_indices(image, pos, base_sz, scales, model_sz):
+    """Brute-force reference: every crop by clipped index arrays (ECO's
+    extract_scale_sample), one at a time."""
+    s = np.asarray(scales, dtype=np.float64)
+    p = np.asarray(pos, dtype=np.float64)
+    img = image
+    df = int(np.floor(s.min()))
+    if df > 1:
+        img, p, s = image[::df, ::df], p / df, s / df
+    h, w = img.shape[:2]
+    cy, cx = int(np.floor(p[0])), int(np.floor(p[1]))
+    out = []
+    for f in s:
+        ph, pw = np.maximum(np.floor(np.asarray(base_sz) * f), 1).astype(np.int64)
+        ys = np.clip(np.arange(ph) + cy + 1 - ph // 2, 0, h - 1)
+        xs = np.clip(np.arange(pw) + cx + 1 - pw // 2, 0, w - 1)
+        patch = np.ascontiguousarray(img[ys[:, None], xs[None, :]])
+        shrink = ph > model_sz[0] or pw > model_sz[1]
+        interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+        out.append(cv2.resize(patch, (model_sz[1], model_sz[0]), interpolation=interp))
+    return np.stack(out)
+
+
+def test_scale_patches_equal_clipped_index_crops_bit_for_bit():
+    """The scale filter's crops are views of one replicate-padded crop: the same pixels
+    as clipping every index, inside, across and entirely outside the image."""
+    from fastcf.trackers.eco.patches import sample_scale_patches
+
+    rng = np.random.default_rng(3)
+    for k in range(120):
+        h, w = (int(v) for v in rng.integers(5, 160, 2))
+        shape = (h, w, 3) if k % 3 else (h, w)
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        pos = rng.uniform(-80, [h + 80, w + 80])  # some centres far outside the image
+        base = rng.uniform(1, 70, 2)
+        scales = 1.02 ** np.arange(-8, 9) * rng.uniform(0.3, 4.5)
+        model_sz = (int(rng.integers(4, 40)), int(rng.integers(4, 40)))
+        got = sample_scale_patches(img, pos, base, scales, model_sz)
+        want = _scale_patches_by_clipped_indices(img, pos, base, scales, model_sz)
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
 
 @pytest.mark.parametrize("factor", [0.95, 1.0, 1.06])
 def test_scale_filter_recovers_a_known_zoom(factor):

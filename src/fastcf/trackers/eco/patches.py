@@ -78,13 +78,38 @@ def sample_scale_patches(
     out_h, out_w = int(model_sz[0]), int(model_sz[1])
     base = np.asarray(base_sz, dtype=np.float64)
     cy, cx = int(np.floor(p[0])), int(np.floor(p[1]))
+    sizes = np.maximum(np.floor(base[None, :] * s[:, None]), 1).astype(np.int64)
+    # The crops are concentric (rows cy + 1 - ph // 2 .. cy + ph - ph // 2), so each one
+    # is a view of the largest crop, cut once with the border replicated; the pixels are
+    # those of clipping every index into the image.
+    big_h, big_w = (int(v) for v in sizes.max(axis=0))
+    top, left = cy + 1 - big_h // 2, cx + 1 - big_w // 2
+    region = _replicate_crop(img, top, left, big_h, big_w)
     out = np.empty((len(s), out_h, out_w, *img.shape[2:]), np.uint8)
-    for i, f in enumerate(s):
-        ph, pw = np.maximum(np.floor(base * f), 1).astype(np.int64)
-        ys = np.clip(np.arange(ph) + cy + 1 - ph // 2, 0, h_img - 1)
-        xs = np.clip(np.arange(pw) + cx + 1 - pw // 2, 0, w_img - 1)
-        patch = np.ascontiguousarray(img[ys[:, None], xs[None, :]])
-        shrink = patch.shape[0] > out_h or patch.shape[1] > out_w
+    for i, (ph, pw) in enumerate(sizes):
+        y = cy + 1 - int(ph) // 2 - top
+        x = cx + 1 - int(pw) // 2 - left
+        patch = region[y : y + int(ph), x : x + int(pw)]
+        shrink = ph > out_h or pw > out_w
         interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
         out[i] = cv2.resize(patch, (out_w, out_h), interpolation=interp)
     return out
+
+
+def _replicate_crop(
+    img: npt.NDArray[np.uint8], top: int, left: int, height: int, width: int
+) -> npt.NDArray[np.uint8]:
+    """``img[top : top + height, left : left + width]`` with every index clipped into the
+    image (replicate border), as one contiguous array."""
+    h_img, w_img = img.shape[:2]
+    y0, y1 = max(top, 0), min(top + height, h_img)
+    x0, x1 = max(left, 0), min(left + width, w_img)
+    if y0 >= y1 or x0 >= x1:  # entirely outside: fall back to clipped indices
+        ys = np.clip(np.arange(top, top + height), 0, h_img - 1)
+        xs = np.clip(np.arange(left, left + width), 0, w_img - 1)
+        return np.ascontiguousarray(img[ys[:, None], xs[None, :]])
+    inner = np.ascontiguousarray(img[y0:y1, x0:x1])
+    pads = (y0 - top, top + height - y1, x0 - left, left + width - x1)
+    if not any(pads):
+        return inner
+    return cv2.copyMakeBorder(inner, *pads, borderType=cv2.BORDER_REPLICATE)
