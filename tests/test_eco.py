@@ -278,6 +278,7 @@ def test_sample_patch_replicates_the_border_and_centres_on_pos():
     ys = np.clip(np.arange(-2, 3), 0, 19)
     np.testing.assert_array_equal(q, img[ys[:, None], ys[None, :]])
 
+
 def _scale_patches_by_clipped_indices(image, pos, base_sz, scales, model_sz):
     """Brute-force reference: every crop by clipped index arrays (ECO's
     extract_scale_sample), one at a time."""
@@ -319,7 +320,6 @@ def test_scale_patches_equal_clipped_index_crops_bit_for_bit():
         want = _scale_patches_by_clipped_indices(img, pos, base, scales, model_sz)
         assert got.shape == want.shape
         np.testing.assert_array_equal(got, want)
-
 
 
 @pytest.mark.parametrize("factor", [0.95, 1.0, 1.06])
