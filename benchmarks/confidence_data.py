@@ -6,9 +6,11 @@ For every tracker, runs the 34 development sequences plus two synthetic variants
 (``fastcf.datasets.synthetic``: a 30-frame blackout at one third of the sequence and a
 30-frame occlusion at two thirds, each cut 40 frames after the edit) and records, per
 update frame, the statistics of the detection response (``tracker.last_stats``: peak,
-APCE, PSR, sidelobe), the tracker's ``ok`` and ``score``, and the IoU of its box with the
-ground truth (NaN where the target is absent). Writes ``benchmarks/raw/confidence/<tracker>.npz``
-(not committed); ``benchmarks/confidence_fit.py`` reads them.
+APCE, PSR, sidelobe), the tracker's ``ok`` and ``score``, the IoU of its box with the
+ground truth (NaN where the target is absent) and, for ECO, the long-term memory ratio
+(``tracker.last_memory``: the first frame's filter at the response peak). Writes
+``benchmarks/raw/confidence/<tracker>.npz`` (not committed); ``benchmarks/confidence_fit.py``
+reads them.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ def run_one(task: tuple[str, dict, object]) -> dict:
 
     name, overrides, seq = task
     tracker = fastcf.create(name, **overrides)
+    if hasattr(tracker, "record_memory"):  # ECO: the long-term memory ratio as well
+        tracker.record_memory = True
     rows = []
     for i, frame in enumerate(seq.frames):
         if i == 0:
@@ -63,9 +67,10 @@ def run_one(task: tuple[str, dict, object]) -> dict:
         )
         rows.append(
             [*(getattr(st, f) if st is not None else np.nan for f in FIELDS),
-             float(res.score), float(res.ok), overlap]
+             float(res.score), float(res.ok), overlap,
+             float(getattr(tracker, "last_memory", np.nan))]
         )  # fmt: skip
-    return {"sequence": seq.name, "rows": np.asarray(rows, np.float64).reshape(-1, 7)}
+    return {"sequence": seq.name, "rows": np.asarray(rows, np.float64).reshape(-1, 8)}
 
 
 def main() -> int:
@@ -93,7 +98,7 @@ def main() -> int:
             sequences=np.array([r["sequence"] for r in results]),
             lengths=np.array([len(r["rows"]) for r in results]),
             rows=np.concatenate([r["rows"] for r in results]),
-            columns=np.array([*FIELDS, "score", "ok", "iou"]),
+            columns=np.array([*FIELDS, "score", "ok", "iou", "memory"]),
         )
         print(f"{name}: {sum(len(r['rows']) for r in results)} frames -> {out / name}.npz")
     return 0

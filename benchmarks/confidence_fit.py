@@ -31,6 +31,7 @@ from devset import HERE
 from scipy.optimize import minimize
 
 MEMORY = 0.1
+MEMORY_FLOOR = 0.01  # the memory feature is log(max(memory ratio, MEMORY_FLOOR))
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
 OK_FOUND, NOTOK_LOST = 0.97, 0.70
 
@@ -58,18 +59,30 @@ def score(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(x @ w[:-1] + w[-1], -60, 60)))
 
 
-def features(rows: np.ndarray, found_by, memory: float = MEMORY) -> np.ndarray:
+def memory_feature(rows: np.ndarray) -> np.ndarray:
+    """log(max(memory ratio, MEMORY_FLOOR)); 0 where the data have none (NaN)."""
+    m = rows[:, 7] if rows.shape[1] > 7 else np.full(len(rows), np.nan)
+    out = np.log(np.maximum(np.nan_to_num(m, nan=1.0), MEMORY_FLOOR))
+    return np.where(np.isfinite(m), out, 0.0)
+
+
+def features(
+    rows: np.ndarray, found_by, memory: float = MEMORY, use_memory: bool = False
+) -> np.ndarray:
     """Per-frame features; the references follow the frames ``found_by(i, x_i)`` calls
     found (frame ``i`` and its features), as the tracker's ``Confidence.found``."""
     eps = 1e-12
-    x = np.zeros((len(rows), 3))
+    mem = memory_feature(rows) if use_memory else None
+    x = np.zeros((len(rows), 4 if use_memory else 3))
     rp = ra = math.nan
     for i in range(len(rows)):
         p, a = max(rows[i, 0], eps), max(rows[i, 1], eps)
         bp = rp if math.isfinite(rp) else p
         ba = ra if math.isfinite(ra) else a
-        x[i] = (math.log(p / max(bp, eps)), math.log(a / max(ba, eps)),
-                math.log(max(rows[i, 2], eps)))  # fmt: skip
+        x[i, :3] = (math.log(p / max(bp, eps)), math.log(a / max(ba, eps)),
+                    math.log(max(rows[i, 2], eps)))  # fmt: skip
+        if mem is not None:
+            x[i, 3] = mem[i]
         if found_by(i, x[i]):
             if not math.isfinite(rp):
                 rp, ra = p, a
@@ -78,14 +91,20 @@ def features(rows: np.ndarray, found_by, memory: float = MEMORY) -> np.ndarray:
     return x
 
 
-def build(seqs, w: np.ndarray | None, ok_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def build(
+    seqs, w: np.ndarray | None, ok_threshold: float, use_memory: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for _, rows in seqs:
         lab = labels(rows)
         if w is None:
-            x = features(rows, lambda i, _x, lab=lab: lab[i] == 1)
+            x = features(rows, lambda i, _x, lab=lab: lab[i] == 1, use_memory=use_memory)
         else:  # the model's own decision, frame by frame
-            x = features(rows, lambda _i, xi: score(xi[None], w)[0] >= ok_threshold)
+            x = features(
+                rows,
+                lambda _i, xi: score(xi[None], w)[0] >= ok_threshold,
+                use_memory=use_memory,
+            )
         xs.append(x)
         ys.append(lab)
     return np.concatenate(xs), np.concatenate(ys)
@@ -114,18 +133,18 @@ def roc_auc(s_pos: np.ndarray, s_neg: np.ndarray) -> float:
     return float((r_pos - len(s_pos) * (len(s_pos) + 1) / 2) / (len(s_pos) * len(s_neg)))
 
 
-def fit_group(data: dict, names: list[str], ok_threshold: float) -> np.ndarray:
+def fit_group(data: dict, names: list[str], ok_threshold: float, use_memory: bool) -> np.ndarray:
     w = None
     for _ in range(4):
-        x, y = zip(*(build(data[n], w, ok_threshold) for n in names), strict=True)
+        x, y = zip(*(build(data[n], w, ok_threshold, use_memory) for n in names), strict=True)
         xa, ya = np.concatenate(x), np.concatenate(y)
         keep = ya >= 0
         w = fit(xa[keep], ya[keep].astype(float))
     return w
 
 
-def evaluate(seqs, w: np.ndarray, ok_threshold: float) -> dict:
-    x, y = build(seqs, w, ok_threshold)
+def evaluate(seqs, w: np.ndarray, ok_threshold: float, use_memory: bool) -> dict:
+    x, y = build(seqs, w, ok_threshold, use_memory)
     s = score(x, w)
     pos, neg = s[y == 1], s[y == 0]
     sweep = {t: (float((pos >= t).mean()), float((neg < t).mean())) for t in THRESHOLDS}
@@ -139,6 +158,9 @@ def main() -> int:
     ap.add_argument("--trackers", default="feco,eco-hc")
     ap.add_argument("--per-tracker", action="store_true")
     ap.add_argument("--ok-threshold", type=float, default=0.3)
+    ap.add_argument(
+        "--memory", action="store_true", help="4th feature: the first frame's filter (ECO)"
+    )
     ap.add_argument("--raw", default=str(HERE / "raw" / "confidence"))
     ap.add_argument("--name", default="confidence_fit")
     args = ap.parse_args()
@@ -146,17 +168,17 @@ def main() -> int:
     data = {n: sequences(f"{args.raw}/{n}.npz") for n in names}
     groups = [[n] for n in names] if args.per_tracker else [names]
     out: dict = {"ok_threshold_simulated": args.ok_threshold, "fits": []}
-    cmd = f"python benchmarks/confidence_fit.py --trackers {args.trackers}" + (
-        " --per-tracker" if args.per_tracker else ""
-    )
+    cmd = f"python benchmarks/confidence_fit.py --trackers {args.trackers}"
+    cmd += (" --per-tracker" if args.per_tracker else "") + (" --memory" if args.memory else "")
+    cmd += f" --raw {args.raw}" if args.raw != str(HERE / "raw" / "confidence") else ""
     lines = ["# Found/lost score fit", "", f"Regenerate: `{cmd}` (data: `confidence_data.py`)", ""]
     for group in groups:
-        w = fit_group(data, group, args.ok_threshold)
+        w = fit_group(data, group, args.ok_threshold, args.memory)
         entry = {"trackers": group, "weights": w[:-1].tolist(), "bias": float(w[-1])}
         lines += [f"## Fit on {', '.join(group)}", "",
                   f"weights {np.round(w[:-1], 3).tolist()}, bias {w[-1]:.3f}", ""]  # fmt: skip
         for n in group:
-            ev = evaluate(data[n], w, args.ok_threshold)
+            ev = evaluate(data[n], w, args.ok_threshold, args.memory)
             entry[n] = ev
             meets = ", ".join(f"{t:.2f}" for t in ev["meets_both"]) or "none"
             lines += [

@@ -54,6 +54,56 @@ def test_confidence_references_follow_found_frames_only() -> None:
     assert 0.0 <= c.score(weak) <= 1.0 and c.score(ResponseStats(0, 0, 0, 0)) == 0.0
 
 
+def test_memory_feature_adds_its_weighted_log_to_the_logit() -> None:
+    cfg = fastcf.get_config("eco-hc", confidence_memory_weight=2.0)
+    c = Confidence(cfg)
+    st = ResponseStats(peak=0.5, apce=20.0, psr=8.0, sidelobe=0.3)
+    c.found(st)
+
+    def logit(p: float) -> float:
+        return math.log(p / (1 - p))
+
+    base = c.score(st)  # no memory (NaN) contributes nothing
+    assert c.score(st, math.nan) == base
+    assert logit(c.score(st, 1.0)) == pytest.approx(logit(base))  # log 1 = 0
+    assert logit(c.score(st, 0.5)) == pytest.approx(logit(base) + 2.0 * math.log(0.5))
+    # at or below the floor (also negative ratios): log(0.01)
+    floor = logit(base) + 2.0 * math.log(0.01)
+    assert logit(c.score(st, -3.0)) == pytest.approx(floor)
+    assert logit(c.score(st, 0.001)) == pytest.approx(floor)
+    off = Confidence(fastcf.get_config("eco-hc", confidence_memory_weight=0.0))
+    off.found(st)
+    assert off.score(st, 0.001) == off.score(st)
+
+
+def test_eco_memory_is_high_on_the_target_and_low_on_another_object() -> None:
+    """The first frame's filter at the response peak, over its first-frame value: high while
+    the tracked object is the first one, low once the object is swapped for another."""
+    from synthetic import texture
+
+    frames, boxes = moving_object_clip(n=30, scale_end=1.0)
+    tracker = fastcf.create("eco-hc")
+    tracker.init(frames[0], tuple(boxes[0]))
+    tracker.update(frames[1])
+    assert math.isnan(tracker.last_memory)  # not computed: the score does not use it
+    tracker = fastcf.create("eco-hc")
+    tracker.record_memory = True
+    tracker.init(frames[0], tuple(boxes[0]))
+    memory = []
+    other = texture(36, 28, 7)
+    for i, frame in enumerate(frames[1:], start=1):
+        if i >= 20:  # the same place and size, another object
+            x, y, w, h = (int(v) for v in boxes[i])
+            frame = frame.copy()
+            frame[y : y + h, x : x + w] = other[:h, :w]
+        tracker.update(frame)
+        memory.append(tracker.last_memory)
+    assert math.isfinite(tracker.memory_ref) and tracker.memory_ref > 0
+    on_target, swapped = np.array(memory[:18]), np.array(memory[22:])
+    assert np.median(on_target) > 0.3
+    assert np.median(swapped) < 0.5 * np.median(on_target)
+
+
 def test_search_grid_covers_the_frame_nearest_first() -> None:
     g = SearchGrid((360, 640), window=200.0, start=np.array([300.0, 600.0]))
     rows = sorted({float(r) for r, _ in g.centres})
@@ -132,7 +182,7 @@ def test_score_bands_found_uncertain_lost_and_hysteresis(name: str) -> None:
     tracker = fastcf.create(name, redetect=False)
     tracker.init(frames[0], tuple(boxes[0]))
     forced = iter([0.9, 0.2, 0.05, 0.2, 0.35, 0.2])
-    tracker.confidence.score = lambda stats: next(forced)  # type: ignore[method-assign]
+    tracker.confidence.score = lambda stats, *memory: next(forced)  # type: ignore[method-assign]
     trained: list[int] = []
     real_train = tracker._train  # type: ignore[attr-defined]
 

@@ -57,6 +57,9 @@ class ConfidenceSettings:
         default=(0.426, 0.0, 2.165), kw_only=True
     )
     confidence_bias: float = field(default=-6.026, kw_only=True)
+    # weight of the long-term memory feature log(max(memory, MEMORY_FLOOR)) (ECO only:
+    # the first frame's filter at the response peak over its first-frame value); 0 = off
+    confidence_memory_weight: float = field(default=0.0, kw_only=True)
     # while lost
     redetect: bool = field(default=True, kw_only=True)
     redetect_windows: int = field(default=2, kw_only=True)
@@ -76,12 +79,17 @@ class ConfidenceSettings:
         return min(self.update_threshold, self.ok_threshold)
 
 
+#: the memory feature is ``log(max(memory, MEMORY_FLOOR))`` (a memory ratio at or below 0
+#: counts as 1 % of the first frame's)
+MEMORY_FLOOR = 0.01
+
 CONFIDENCE_RANGES: dict[str, Range] = {
     "ok_threshold": UNIT_CLOSED,
     "update_threshold": UNIT_CLOSED,
     "confidence_memory": UNIT_OPEN,
     "confidence_weights": Range(-100.0, 100.0),
     "confidence_bias": Range(-100.0, 100.0),
+    "confidence_memory_weight": Range(-100.0, 100.0),
     "redetect_windows": COUNT,
     "redetect_threshold": UNIT_CLOSED,
 }
@@ -108,13 +116,18 @@ class Confidence:
             math.log(max(stats.psr, eps)),
         )
 
-    def score(self, stats: ResponseStats) -> float:
-        """The score in [0, 1] of one response (no state change)."""
+    def score(self, stats: ResponseStats, memory: float = math.nan) -> float:
+        """The score in [0, 1] of one response (no state change); ``memory``: the
+        long-term memory ratio of the detection (ECO's ``Detection.memory``; NaN when the
+        tracker has none, which contributes nothing)."""
         if not (stats.peak > 0 and math.isfinite(stats.peak)):
             return 0.0
         w = self.settings.confidence_weights
         z = sum(wi * fi for wi, fi in zip(w, self.features(stats), strict=True))
         z += self.settings.confidence_bias
+        w_mem = self.settings.confidence_memory_weight
+        if w_mem != 0.0 and math.isfinite(memory):
+            z += w_mem * math.log(max(memory, MEMORY_FLOOR))
         return float(1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0))))
 
     @property

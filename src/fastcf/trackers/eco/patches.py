@@ -112,4 +112,5 @@ def _replicate_crop(
     pads = (y0 - top, top + height - y1, x0 - left, left + width - x1)
     if not any(pads):
         return inner
-    return cv2.copyMakeBorder(inner, *pads, borderType=cv2.BORDER_REPLICATE)
+    padded = cv2.copyMakeBorder(inner, *pads, borderType=cv2.BORDER_REPLICATE)
+    return np.asarray(padded, dtype=np.uint8)

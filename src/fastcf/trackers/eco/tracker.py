@@ -71,6 +71,7 @@ class Detection:
     peak: float  # refined peak of the response
     stats: ResponseStats
     position: np.ndarray  # (row, col) the peak points to
+    memory: float = math.nan  # the first frame's filter at the response peak / its reference
 
 
 class ECOTracker(BaseTracker):
@@ -81,6 +82,11 @@ class ECOTracker(BaseTracker):
         self.features = FeatureStack(config)
         self.last_scores: np.ndarray | None = None
         self.last_stats: ResponseStats | None = None  # of the last detection's response
+        self.memory_ref = math.nan  # the first frame's filter's peak on its own sample
+        self.last_memory = math.nan  # Detection.memory of the last detection
+        # compute Detection.memory even when the score does not use it (for analysis:
+        # benchmarks/confidence_data.py); it costs one more response per detection
+        self.record_memory = False
         self.confidence = Confidence(config)
         self.search_grid: SearchGrid | None = None
 
@@ -236,6 +242,9 @@ class ECOTracker(BaseTracker):
             self.cg_state: CGState | None = None
         else:
             self.hf, self.cg_state = self._run_cg(cfg.init_cg_iter, None, 1.0)
+        # the first frame's filter, kept as the long-term memory of the target
+        self.memory_hf = [h.copy() for h in self.hf]
+        self.memory_ref = float(self._memory_response(xlf_proj).max())
         self.frames_since_train = 0
         self.frame_count = 1
         self.cg_run: PCGRun | None = None
@@ -314,11 +323,33 @@ class ECOTracker(BaseTracker):
             scores[:, rs, cs] += (xf * hf).sum(axis=1)
         best = optimize_scores(scores, cfg.newton_iterations)
         k = best.scale_index
-        stats = response_stats(sample_fs(scores[k]), self._sidelobe_exclusion())
+        response = sample_fs(scores[k])
+        stats = response_stats(response, self._sidelobe_exclusion())
         support = self.img_support_sz / np.asarray(self.output_sz)
         translation = np.array([best.row, best.col]) * support * scales[k]
+        memory = self._memory(xtf, k, response)
         return Detection(sample_pos, scales, xtf, scores, k, float(best.score), stats,
-                         sample_pos + translation)  # fmt: skip
+                         sample_pos + translation, memory)  # fmt: skip
+
+    def _memory_response(self, spectra: list[np.ndarray]) -> np.ndarray:
+        """The response of the first frame's filter (``memory_hf``) to one window's
+        projected spectra ``(C, H, Wh)`` per block, sampled on the output grid."""
+        scores = np.zeros(self.geo.out_shape, np.complex64)
+        for xf, hf, (rs, cs) in zip(spectra, self.memory_hf, self.geo.slices, strict=True):
+            scores[rs, cs] += (xf * hf).sum(axis=0)
+        return sample_fs(scores)
+
+    def _memory(self, xtf: list[np.ndarray], k: int, response: np.ndarray) -> float:
+        """Does the first frame's model see the target where the current model does: the
+        first frame's filter at the current response's peak cell, over its own value on
+        the first frame (1 = as strong as then)."""
+        ref = self.memory_ref
+        wanted = self.record_memory or self.config.confidence_memory_weight != 0.0
+        if not (wanted and ref > 0):
+            return math.nan
+        mem = self._memory_response([x[k] for x in xtf])
+        r, c = np.unravel_index(int(np.argmax(response)), response.shape)
+        return float(mem[r, c]) / ref
 
     def _update(self, frame: Frame) -> TrackResult:
         cfg: ECOConfig = self.config
@@ -331,7 +362,7 @@ class ECOTracker(BaseTracker):
             if np.all(matlab_round(det.position) == det.sample_pos):
                 break
             det = self._detect(image, det.position, self.scale * self.scale_factors)
-        score = self.confidence.score(det.stats)
+        score = self.confidence.score(det.stats, det.memory)
         finite = bool(np.all(np.isfinite(det.position)) and math.isfinite(det.peak))
         # the usual search window's peak, followed while lost (not when it is not finite)
         local = det.position if finite else self.pos
@@ -342,10 +373,11 @@ class ECOTracker(BaseTracker):
             jump = self.confidence.jump_threshold
             for centre in self.search_grid.take(cfg.redetect_windows):
                 cand = self._detect(image, centre, np.array([self.scale]))
-                cand_score = self.confidence.score(cand.stats)
+                cand_score = self.confidence.score(cand.stats, cand.memory)
                 if cand_score > score and cand_score >= jump and math.isfinite(cand.peak):
                     det, score, tracked = cand, cand_score, True
         self.last_scores, self.last_stats = det.scores, det.stats
+        self.last_memory = det.memory
         if not tracked:
             return self._lost(image, score if finite else 0.0, local)
 
