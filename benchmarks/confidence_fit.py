@@ -163,6 +163,7 @@ def main() -> int:
     )
     ap.add_argument("--raw", default=str(HERE / "raw" / "confidence"))
     ap.add_argument("--name", default="confidence_fit")
+    ap.add_argument("--note", default="", help="a line under the title (what became of it)")
     args = ap.parse_args()
     names = args.trackers.split(",")
     data = {n: sequences(f"{args.raw}/{n}.npz") for n in names}
@@ -171,7 +172,9 @@ def main() -> int:
     cmd = f"python benchmarks/confidence_fit.py --trackers {args.trackers}"
     cmd += (" --per-tracker" if args.per_tracker else "") + (" --memory" if args.memory else "")
     cmd += f" --raw {args.raw}" if args.raw != str(HERE / "raw" / "confidence") else ""
+    cmd += f" --name {args.name}"
     lines = ["# Found/lost score fit", "", f"Regenerate: `{cmd}` (data: `confidence_data.py`)", ""]
+    lines += [args.note, ""] if args.note else []
     for group in groups:
         w = fit_group(data, group, args.ok_threshold, args.memory)
         entry = {"trackers": group, "weights": w[:-1].tolist(), "bias": float(w[-1])}

@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_supervised:
         protocols.append(None)
 
+    from fastcf.evaluation.calibration import reference_speed
+
     load_start = os.getloadavg()
+    core_start = reference_speed()
     rows: list[dict[str, Any]] = []
     start = time.perf_counter()
     for rt in protocols:
@@ -149,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     seconds = time.perf_counter() - start
     load_end = os.getloadavg()
+    core_end = reference_speed()
 
     def f(v: Any, d: int = 3) -> str:
         return f"{v:.{d}f}" if isinstance(v, float) and math.isfinite(v) else "n/a"
@@ -162,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `{cmd.strip()}`. Sequences: {', '.join(seqs)}. EAO interval "
         f"{interval[0]}..{interval[1]} (VOT's rule on these lengths). Grace {args.grace}. "
         f"Load average at start {load_start[0]:.2f}, at end {load_end[0]:.2f} (2 cores); "
-        f"{seconds:.0f} s in all. Protocol and conventions: docs/vot.md.",
+        f"{seconds:.0f} s in all. Core speed (reference workload, "
+        f"`fastcf.evaluation.calibration`): python {core_start['python_ms']:.1f} / numpy "
+        f"{core_start['numpy_ms']:.1f} ms at start, {core_end['python_ms']:.1f} / "
+        f"{core_end['numpy_ms']:.1f} ms at end. Protocol and conventions: docs/vot.md.",
         "",
         "| tracker | protocol | EAO | accuracy | robustness | failures | held frames "
         "| median / p95 update ms |",
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "grace": args.grace,
         "overrides": overrides,
         "load_average": {"start": load_start, "end": load_end},
+        "core_speed": {"start": core_start, "end": core_end},
         "seconds": seconds,
         "rows": rows,
     }
