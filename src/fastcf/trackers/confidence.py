@@ -12,10 +12,11 @@ a number in [0, 1]: the estimated probability that the reported box overlaps the
 (IoU >= 0.5 in the data it was fitted on; docs/confidence.md). The weights were fitted by
 logistic regression on per-frame statistics of ``feco`` and ``eco-hc`` on the development
 sequences and on synthetic blackout / occlusion clips made from them
-(``benchmarks/confidence_fit.py``); ``ok = score >= ok_threshold``. Optionally (``confidence_memory_weight`` != 0, ECO only) a
-fourth term ``w_memory * log(max(memory, MEMORY_FLOOR))`` asks whether the filter of the
-first frame also sees the target at the response peak (off by default: measured in
-docs/confidence.md, "Refits").
+(``benchmarks/confidence_fit.py``); ``ok = score >= ok_threshold``. Optionally
+(``confidence_memory_weight`` != 0, ECO only) a fourth term
+``w_memory * log(max(memory, MEMORY_FLOOR))`` asks whether the filter of the first frame
+also sees the target at the response peak (off by default: measured in docs/confidence.md,
+"Refits").
 
 **Three bands.** ``score >= ok_threshold``: found (``ok=True``), the model learns.
 ``update_threshold <= score < ok_threshold``: uncertain (``ok=False``) but still tracked:
