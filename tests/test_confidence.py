@@ -54,6 +54,26 @@ def test_confidence_references_follow_found_frames_only() -> None:
     assert 0.0 <= c.score(weak) <= 1.0 and c.score(ResponseStats(0, 0, 0, 0)) == 0.0
 
 
+def test_resume_threshold_sets_the_hysteresis_only() -> None:
+    cfg = fastcf.get_config("feco", ok_threshold=0.22, update_threshold=0.1)
+    c = Confidence(cfg)
+    assert cfg.resume_above == 0.22  # None: resume at ok_threshold
+    assert c.track_threshold == 0.1
+    c.lost = True
+    assert c.track_threshold == 0.22
+    strict = Confidence(fastcf.get_config("feco", ok_threshold=0.22, resume_threshold=0.3))
+    strict.lost = True
+    assert strict.track_threshold == 0.3 and strict.jump_threshold == 0.5
+    strict.lost = False
+    assert strict.track_threshold == 0.1  # tracked frames are unchanged
+    # never below ok_threshold: a resumed frame is always ok
+    low = fastcf.get_config("feco", ok_threshold=0.3, resume_threshold=0.1)
+    assert low.resume_above == 0.3
+    assert fastcf.get_config("eco-hc").resume_above == 0.3
+    with pytest.raises(ConfigError, match="resume_threshold"):
+        fastcf.get_config("strcf", resume_threshold=2.0)
+
+
 def test_memory_feature_adds_its_weighted_log_to_the_logit() -> None:
     cfg = fastcf.get_config("eco-hc", confidence_memory_weight=2.0)
     c = Confidence(cfg)

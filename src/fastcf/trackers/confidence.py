@@ -28,7 +28,8 @@ the centre is clipped into the image. While lost the tracker also *re-detects*: 
 the usual search window it scores ``redetect_windows`` more windows per frame, taken in
 turn from a grid that covers the whole frame (:class:`SearchGrid`), and jumps to the best
 window once its score reaches ``max(ok_threshold, redetect_threshold)``; the usual window
-ends the lost state when its own score reaches ``ok_threshold`` (hysteresis: a window
+ends the lost state when its own score reaches ``resume_above`` (``ok_threshold``, or
+``resume_threshold`` when that is stricter; hysteresis: a window
 that drifted onto background while the target was gone must not resume learning
 there). The references of the score follow the found frames only. The extra cost per lost frame is
 ``redetect_windows`` feature extractions and responses; other frames cost nothing more.
@@ -65,6 +66,9 @@ class ConfidenceSettings:
     # the first frame's filter at the response peak over its first-frame value); 0 = off
     confidence_memory_weight: float = field(default=0.0, kw_only=True)
     # while lost
+    # the score the usual search window needs to end the lost state: max(ok_threshold,
+    # resume_threshold); None = ok_threshold (see resume_above)
+    resume_threshold: float | None = field(default=None, kw_only=True)
     redetect: bool = field(default=True, kw_only=True)
     redetect_windows: int = field(default=2, kw_only=True)
     redetect_threshold: float = field(default=0.5, kw_only=True)
@@ -82,6 +86,16 @@ class ConfidenceSettings:
         ok_threshold)`` (an ok frame is always tracked)."""
         return min(self.update_threshold, self.ok_threshold)
 
+    @property
+    def resume_above(self) -> float:
+        """The score at which the usual search window ends the lost state:
+        ``max(ok_threshold, resume_threshold)`` (``ok_threshold`` when that is None), so a
+        resumed frame is always ok. A stricter resume than ``ok`` keeps a window that
+        drifted onto background while the target was gone from resuming there."""
+        if self.resume_threshold is None:
+            return self.ok_threshold
+        return max(self.ok_threshold, self.resume_threshold)
+
 
 #: the memory feature is ``log(max(memory, MEMORY_FLOOR))`` (a memory ratio at or below 0
 #: counts as 1 % of the first frame's)
@@ -96,6 +110,7 @@ CONFIDENCE_RANGES: dict[str, Range] = {
     "confidence_memory_weight": Range(-100.0, 100.0),
     "redetect_windows": COUNT,
     "redetect_threshold": UNIT_CLOSED,
+    "resume_threshold": Range(0.0, 1.0, high_open=False, none_ok=True),
 }
 
 
@@ -137,9 +152,9 @@ class Confidence:
     @property
     def track_threshold(self) -> float:
         """The score the usual search window needs to be tracked (learned from):
-        ``lost_below``, or ``ok_threshold`` once lost (hysteresis)."""
+        ``lost_below``, or ``resume_above`` once lost (hysteresis)."""
         s = self.settings
-        return s.ok_threshold if self.lost else s.lost_below
+        return s.resume_above if self.lost else s.lost_below
 
     @property
     def jump_threshold(self) -> float:

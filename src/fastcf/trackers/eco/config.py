@@ -194,8 +194,9 @@ def eco_hc() -> ECOConfig:
     Found/lost: the shared score weights with its own ``ok_threshold`` 0.22, set on
     ``eco-hc``'s per-frame scores on the development data (``benchmarks/confidence_data.py``:
     every threshold from 0.20 to 0.24 gives >= 97 % ok on found frames and >= 70 % not ok
-    on lost ones; docs/confidence.md)."""
-    return ECOConfig(ok_threshold=0.22)
+    on lost ones), while a lost ``eco-hc`` still resumes only at 0.3 (``resume_threshold``:
+    resuming at 0.22 let it resume on background; docs/confidence.md)."""
+    return ECOConfig(ok_threshold=0.22, resume_threshold=0.3)
 
 
 def _deep(**kw: Any) -> ECOConfig:
