@@ -30,19 +30,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
 TRACK_LINE = re.compile(r"throughput ([0-9.]+) FPS")
 
 
 def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    from fastcf.evaluation.threads import THREAD_ENV_VARS
+
+    return {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
 
 
 def write_clip(folder: Path) -> str:

@@ -70,18 +70,6 @@ def worst_ratios(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def core_speed_note(result: dict | None) -> str:
-    """The reference-workload times recorded by ``fastcf bench`` (docs/evaluation.md)."""
-    core = (result or {}).get("core_speed")
-    if not core:
-        return ""
-    b = core["before"]
-    return (
-        f"; core speed (reference workload, `fastcf.evaluation.calibration`): python "
-        f"{b['python_ms']:.1f} ms, numpy {b['numpy_ms']:.1f} ms"
-    )
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--trackers", required=True)
@@ -100,6 +88,7 @@ def main() -> int:
     from fastcf.cli.common import parse_overrides
     from fastcf.datasets import open_dataset
     from fastcf.evaluation import benchmark, run_experiment
+    from fastcf.evaluation.bench import core_speed_text
     from fastcf.evaluation.bench import save as save_bench
     from fastcf.evaluation.report import build_report
     from fastcf.registry import alias
@@ -210,7 +199,7 @@ def main() -> int:
             "(periodic-spike check); worst seq.: the largest per-sequence p95/median and "
             "max/median latency ratios.",
             f"Machine: {machine.get('cpu_model', '?')}, {machine.get('date', '')}"
-            + core_speed_note(speed),
+            + (f"; {core_speed_text(speed)}" if core_speed_text(speed) else ""),
             "",
             *rows,
             "",

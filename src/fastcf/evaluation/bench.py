@@ -387,17 +387,19 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _core_speed_line(result: Mapping[str, Any]) -> list[str]:
-    core = result.get("core_speed")
+def core_speed_text(result: Mapping[str, Any] | None) -> str:
+    """The core's reference timings of a :func:`benchmark` result as one phrase ("" when
+    the result has none)."""
+    core = (result or {}).get("core_speed")
     if not core:
-        return []
+        return ""
     b, a = core["before"], core["after"]
-    return [
-        "- core speed (fixed reference workload, fastest of 5, ms; "
+    return (
+        "core speed (fixed reference workload, fastest of 5, ms; "
         "`fastcf.evaluation.calibration`): python loop "
         f"{b['python_ms']:.1f} / numpy {b['numpy_ms']:.1f} before the runs, "
         f"{a['python_ms']:.1f} / {a['numpy_ms']:.1f} after"
-    ]
+    )
 
 
 def to_markdown(result: Mapping[str, Any]) -> str:
@@ -415,7 +417,7 @@ def to_markdown(result: Mapping[str, Any]) -> str:
         f"- threads: {n} per tracker (torch {t.get('torch')}, opencv {t.get('opencv')}, "
         f"OMP_NUM_THREADS={t['env'].get('OMP_NUM_THREADS')})"
         + ("" if not result["thread_problems"] else f" (WARNING: {result['thread_problems']})"),
-        *_core_speed_line(result),
+        *([f"- {core_speed_text(result)}"] if core_speed_text(result) else []),
         "- throughput = frames / tracking time per sequence (init frame and init time "
         "included), mean over sequences; pooled = all frames / all time; latency = update "
         "frames; decoding excluded (decoded into memory first) and reported separately",
