@@ -43,8 +43,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fastcf.api import TrackResult
 from fastcf.cf.confidence import ResponseStats
+from fastcf.trackers.appearance import ColourModel, appearance_logit
 from fastcf.trackers.ranges import COUNT, UNIT_CLOSED, UNIT_OPEN, Range, check_ranges
+
+#: (w0, w1, w2, bias) of the reported score (ConfidenceSettings.appearance_weights)
+APPEARANCE_WEIGHTS = (1.278, 1.828, 3.41, 1.896)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,15 @@ class ConfidenceSettings:
     # weight of the long-term memory feature log(max(memory, MEMORY_FLOOR)) (ECO only:
     # the first frame's filter at the response peak over its first-frame value); 0 = off
     confidence_memory_weight: float = field(default=0.0, kw_only=True)
+    # the reported score adds a colour check of the box against the first frame
+    # (fastcf.trackers.appearance): sigmoid(w0 * logit(response score) + w1 * log
+    # similarity + w2 * log likelihood + w3), fitted on data (benchmarks/appearance_fit.py);
+    # False reports the response score itself. Learning and the lost state follow the
+    # response score either way.
+    appearance_check: bool = field(default=True, kw_only=True)
+    appearance_weights: tuple[float, float, float, float] = field(
+        default=APPEARANCE_WEIGHTS, kw_only=True
+    )
     # while lost
     # the score the usual search window needs to end the lost state: max(ok_threshold,
     # resume_threshold); None = ok_threshold (see resume_above)
@@ -108,6 +122,7 @@ CONFIDENCE_RANGES: dict[str, Range] = {
     "confidence_weights": Range(-100.0, 100.0),
     "confidence_bias": Range(-100.0, 100.0),
     "confidence_memory_weight": Range(-100.0, 100.0),
+    "appearance_weights": Range(-100.0, 100.0),
     "redetect_windows": COUNT,
     "redetect_threshold": UNIT_CLOSED,
     "resume_threshold": Range(0.0, 1.0, high_open=False, none_ok=True),
@@ -122,6 +137,47 @@ class Confidence:
         self.ref_peak = math.nan
         self.ref_apce = math.nan
         self.lost = False
+        self.colour: ColourModel | None = None
+        # the last frame's response score, and the (similarity, likelihood) of its reported
+        # box (NaN without the colour check)
+        self.last_response_score = math.nan
+        self.last_appearance = (math.nan, math.nan)
+
+    def start(self, image: np.ndarray, box: tuple[float, float, float, float]) -> None:
+        """Build the first frame's colour model (``appearance_check``): ``image`` the
+        first frame as the tracker reads it (BGR or grey uint8), ``box`` the target."""
+        self.colour = ColourModel(image, box) if self.settings.appearance_check else None
+
+    def report(
+        self, response_score: float, image: np.ndarray, box: tuple[float, float, float, float]
+    ) -> float:
+        """The score to report for ``box`` in ``image``: the response score combined with
+        the colour check (``appearance_weights``), or the response score itself when the
+        check is off; 0 when the response score is 0 (no finite response). No state
+        changes except ``last_appearance``."""
+        if self.colour is None or response_score <= 0.0:
+            self.last_appearance = (math.nan, math.nan)
+            return response_score
+        similarity, likelihood = self.colour.features(image, box)
+        self.last_appearance = (similarity, likelihood)
+        z = appearance_logit(
+            response_score, similarity, likelihood, self.settings.appearance_weights
+        )
+        return float(1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0))))
+
+    def result(
+        self,
+        tracked: bool,
+        response_score: float,
+        image: np.ndarray,
+        box: tuple[float, float, float, float],
+    ) -> TrackResult:
+        """What a tracker reports for a frame: ``box``, the score of :meth:`report` and
+        ``ok`` = ``tracked`` (not lost) and that score >= ``ok_threshold``. Keeps the
+        response score in ``last_response_score``."""
+        self.last_response_score = response_score
+        reported = self.report(response_score, image, box)
+        return TrackResult(tracked and reported >= self.settings.ok_threshold, box, reported)
 
     def features(self, stats: ResponseStats) -> tuple[float, float, float]:
         """``(log peak ratio, log APCE ratio, log PSR)``; the first frame is its own

@@ -250,6 +250,7 @@ class ECOTracker(BaseTracker):
         self.cg_run: PCGRun | None = None
         self.cg_left = 0
         self.confidence = Confidence(cfg)
+        self.confidence.start(image, box)
         self.search_grid = None
         if self.scale_filter is not None:
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
@@ -381,10 +382,11 @@ class ECOTracker(BaseTracker):
         if not tracked:
             return self._lost(image, score if finite else 0.0, local)
 
-        # ---- tracked (score >= lost_below): move, rescale, learn; ok at ok_threshold
-        ok = score >= cfg.ok_threshold
+        # ---- tracked (score >= lost_below): move, rescale, learn; the references and the
+        # adaptation follow the frames whose response score reaches ok_threshold
+        found = score >= cfg.ok_threshold
         self.confidence.lost = False
-        if ok:
+        if found:
             self.confidence.found(det.stats)
         self.search_grid = None
         self.pos = det.position
@@ -403,9 +405,9 @@ class ECOTracker(BaseTracker):
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        if adaptation is not None and ok and adaptation.wants_update(det.peak):
+        if adaptation is not None and found and adaptation.wants_update(det.peak):
             self._refine_features(image, det.sample_pos, float(det.scales[k]), k)
-        return TrackResult(bool(ok), self._box(), score)
+        return self.confidence.result(True, score, image, self._box())
 
     def _lost(self, image: npt.NDArray[np.uint8], score: float, local: np.ndarray) -> TrackResult:
         """Not found: no learning, the size stays, the position follows the peak of the
@@ -422,7 +424,7 @@ class ECOTracker(BaseTracker):
             self.pos = np.asarray(local, dtype=np.float64)
         self.pos = np.clip(self.pos, 0, [h_img - 1, w_img - 1])
         self.update_adapt_ms = 0.0
-        return TrackResult(False, self._box(), score)
+        return self.confidence.result(False, score, image, self._box())
 
     def _box(self) -> Box:
         target = self.base_target_sz * self.scale

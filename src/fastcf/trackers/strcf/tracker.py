@@ -214,6 +214,7 @@ class STRCF(BaseTracker):
             self.adapt_ms = float(self.features.adaptation.last_ms)
         self._train(image)
         self.confidence = Confidence(cfg)
+        self.confidence.start(image, box)
         self.search_grid = None
 
     def _detect(
@@ -278,11 +279,12 @@ class STRCF(BaseTracker):
                 min(max(self._pos[1], 0.0), iw - 1.0),
             )
             self.update_adapt_ms = 0.0
-            return TrackResult(False, self._box(), score if finite else 0.0)
-        # tracked (score >= lost_below): move, rescale, learn; ok at ok_threshold
-        ok = score >= cfg.ok_threshold
+            return self.confidence.result(False, score if finite else 0.0, image, self._box())
+        # tracked (score >= lost_below): move, rescale, learn; the references and the
+        # adaptation follow the frames whose response score reaches ok_threshold
+        found = score >= cfg.ok_threshold
         self.confidence.lost = False
-        if ok:
+        if found:
             self.confidence.found(det.stats)
         self.search_grid = None
         size = float(self._support * self._scale * det.scale)  # the best window, image px
@@ -293,7 +295,7 @@ class STRCF(BaseTracker):
         self._train(image)
         self.update_adapt_ms = 0.0
         adaptation = self.features.adaptation
-        if adaptation is not None and ok and adaptation.wants_update(det.peak):
+        if adaptation is not None and found and adaptation.wants_update(det.peak):
             k = det.scale_index
             self._refine_features(det.patches[k], det.centers[k], det.response[k], size)
-        return TrackResult(bool(ok), self._box(), score)
+        return self.confidence.result(True, score, image, self._box())
