@@ -1,6 +1,6 @@
 """Knowing when the target is lost, and getting it back -> lost_target.md / .json.
 
-    python benchmarks/lost_target.py [--trackers feco,eco-hc,opencv-csrt,opencv-nanotrack]
+    python benchmarks/lost_target.py [--trackers feco,eco-hc,strcf,opencv-csrt,opencv-nanotrack]
                                      [--clips 10] [--workers 2]
 
 1. **Flag calibration** on the 34 development sequences plus, for each of them, two
@@ -165,7 +165,7 @@ def dev_auc(raw: Path, dataset, trackers: list[str], sequences: list[str]) -> di
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--trackers", default="feco,eco-hc,opencv-csrt,opencv-nanotrack")
+    ap.add_argument("--trackers", default="feco,eco-hc,strcf,opencv-csrt,opencv-nanotrack")
     ap.add_argument("--clips", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()

@@ -2,8 +2,9 @@
 
 **Score.** Every update frame, the response of the detection gives
 :class:`~fastcf.cf.confidence.ResponseStats` (peak, APCE, PSR, sidelobe). The tracker keeps
-*references*: exponential moving averages of the peak and of the APCE over the frames it
-reported as found (``confidence_memory``: the weight of the newest one). The score is
+*references*: exponential moving averages of the peak and of the APCE over the found frames
+(response score >= ``ok_threshold``; ``confidence_memory``: the weight of the newest one).
+The (response) score is
 
     score = sigmoid(w_peak * log(peak / ref_peak) + w_apce * log(apce / ref_apce)
                     + w_psr * log(psr) + bias)
@@ -12,27 +13,37 @@ a number in [0, 1]: the estimated probability that the reported box overlaps the
 (IoU >= 0.5 in the data it was fitted on; docs/confidence.md). The weights were fitted by
 logistic regression on per-frame statistics of ``feco`` and ``eco-hc`` on the development
 sequences and on synthetic blackout / occlusion clips made from them
-(``benchmarks/confidence_fit.py``); ``ok = score >= ok_threshold``. Optionally
-(``confidence_memory_weight`` != 0, ECO only) a fourth term
-``w_memory * log(max(memory, MEMORY_FLOOR))`` asks whether the filter of the first frame
-also sees the target at the response peak (off by default: measured in docs/confidence.md,
-"Refits").
+(``benchmarks/confidence_fit.py``). Optionally (``confidence_memory_weight`` != 0, ECO
+only) a fourth term ``w_memory * log(max(memory, MEMORY_FLOOR))`` asks whether the filter
+of the first frame also sees the target at the response peak (off by default: measured
+in docs/confidence.md, "Refits").
 
-**Three bands.** ``score >= ok_threshold``: found (``ok=True``), the model learns.
-``update_threshold <= score < ok_threshold``: uncertain (``ok=False``) but still tracked:
-the box moves and the model learns as on a found frame, so a frame the score wrongly
-doubts costs no accuracy. ``score < update_threshold``: **lost** (``ok=False``): the model
-is not updated and the size stays where it was last tracked. The position follows the
-peak of the usual search window (``follow_while_lost``, the default) or stays; either way
-the centre is clipped into the image. While lost the tracker also *re-detects*: besides
-the usual search window it scores ``redetect_windows`` more windows per frame, taken in
-turn from a grid that covers the whole frame (:class:`SearchGrid`), and jumps to the best
-window once its score reaches ``max(ok_threshold, redetect_threshold)``; the usual window
-ends the lost state when its own score reaches ``resume_above`` (``ok_threshold``, or
-``resume_threshold`` when that is stricter; hysteresis: a window
-that drifted onto background while the target was gone must not resume learning
-there). The references of the score follow the found frames only. The extra cost per lost frame is
-``redetect_windows`` feature extractions and responses; other frames cost nothing more.
+**Colour check** (``appearance_check``, on by default). The score a tracker *reports* adds
+a witness that does not come from the CF model: the box's colours against the target's
+colours in the first frame (:class:`~fastcf.trackers.appearance.ColourModel`):
+
+    reported = sigmoid(w0 * logit(score) + w1 * log(similarity) + w2 * log(likelihood) + w3)
+
+(``appearance_weights``, fitted by ``benchmarks/appearance_fit.py``). ``ok`` is True only
+on tracked frames (below), and there only when the reported score reaches
+``ok_threshold``. Learning, the references and the lost state follow the response score
+alone, so the check changes what is reported, never the boxes.
+
+**Three bands** of the response score. ``score >= ok_threshold``: found, the model learns
+and the references follow. ``update_threshold <= score < ok_threshold``: uncertain but
+still tracked: the box moves and the model learns as on a found frame, so a frame the
+score wrongly doubts costs no accuracy. ``score < update_threshold``: **lost**
+(``ok=False``): the model is not updated and the size stays where it was last tracked.
+The position follows the peak of the usual search window (``follow_while_lost``, the
+default) or stays; either way the centre is clipped into the image. While lost the
+tracker also *re-detects*: besides the usual search window it scores ``redetect_windows``
+more windows per frame, taken in turn from a grid that covers the whole frame
+(:class:`SearchGrid`), and jumps to the best window once its score reaches
+``max(ok_threshold, redetect_threshold)``; the usual window ends the lost state when its
+own score reaches ``resume_above`` (``ok_threshold``, or ``resume_threshold`` when that is
+stricter; hysteresis: a window that drifted onto background while the target was gone
+must not resume learning there). The extra cost per lost frame is ``redetect_windows``
+feature extractions and responses; other frames cost nothing more.
 """
 
 from __future__ import annotations
