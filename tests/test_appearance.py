@@ -117,6 +117,25 @@ def test_report_combines_or_passes_the_response_score_through() -> None:
 
 
 @pytest.mark.parametrize("name", ["eco-hc", "strcf"])
+@pytest.mark.parametrize("box", [(10, 10, 1, 1), (159.5, 10, 1, 5), (0, 0, 1.5, 1.5)])
+def test_tiny_and_border_boxes_get_a_colour_model(name: str, box: tuple) -> None:
+    """The colour model needs one pixel: a 1 x 1 box, or one half outside the image, is
+    tracked and scored like any other (no error from the check)."""
+    frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    tracker = fastcf.create(name)
+    tracker.init(frame, box)
+    assert tracker.confidence.colour is not None
+    res = tracker.update(frame)
+    assert 0.0 <= res.score <= 1.0 and all(math.isfinite(v) for v in res.box)
+    # a model of no pixel is refused by the class; the tracker then reports the response
+    with pytest.raises(ValueError, match="no pixel"):
+        ColourModel(frame, (170, 10, 5, 5))
+    conf = Confidence(fastcf.get_config(name))
+    conf.start(frame, (170.0, 10.0, 5.0, 5.0))
+    assert conf.colour is None and conf.report(0.4, frame, (0.0, 0.0, 5.0, 5.0)) == 0.4
+
+
+@pytest.mark.parametrize("name", ["eco-hc", "strcf"])
 def test_the_check_changes_what_is_reported_not_the_boxes(name: str) -> None:
     """Learning and the lost state follow the response score: the boxes with the check on
     and off are identical, and with it off the reported score is the response score."""

@@ -141,14 +141,14 @@ FEATURE_FLOOR = 0.01
 
 def _window(shape: tuple[int, ...], box: Sequence[float]) -> tuple[int, int, int, int] | None:
     """Rows ``[r0, r1)`` and columns ``[c0, c1)`` of ``box`` inside an image of ``shape``
-    (whole pixels touched by the box); None when fewer than 2 x 2 pixels remain."""
+    (whole pixels touched by the box); None when no pixel remains."""
     h, w = int(shape[0]), int(shape[1])
     x, y, bw, bh = (float(v) for v in box)
     if not all(math.isfinite(v) for v in (x, y, bw, bh)):
         return None
     c0, r0 = max(int(math.floor(x)), 0), max(int(math.floor(y)), 0)
     c1, r1 = min(int(math.ceil(x + bw)), w), min(int(math.ceil(y + bh)), h)
-    if c1 - c0 < 2 or r1 - r0 < 2:
+    if c1 <= c0 or r1 <= r0:
         return None
     return r0, r1, c0, c1
 

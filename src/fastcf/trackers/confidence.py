@@ -156,8 +156,15 @@ class Confidence:
 
     def start(self, image: np.ndarray, box: tuple[float, float, float, float]) -> None:
         """Build the first frame's colour model (``appearance_check``): ``image`` the
-        first frame as the tracker reads it (BGR or grey uint8), ``box`` the target."""
-        self.colour = ColourModel(image, box) if self.settings.appearance_check else None
+        first frame as the tracker reads it (BGR or grey uint8), ``box`` the target. A box
+        with no whole pixel in the image leaves the check off for this sequence (the
+        response score is reported)."""
+        self.colour = None
+        if self.settings.appearance_check:
+            try:
+                self.colour = ColourModel(image, box)
+            except ValueError:
+                self.colour = None
 
     def report(
         self, response_score: float, image: np.ndarray, box: tuple[float, float, float, float]
