@@ -28,8 +28,10 @@ class TrackResult:
     """What a tracker returns for one frame.
 
     ``ok`` is False when the tracker believes it lost the target; ``box`` is then its
-    best guess (usually the last position) and ``score`` its confidence, whose scale is
-    tracker-specific (the peak of a correlation response for CF trackers).
+    best guess (usually the last position) and ``score`` its confidence. For fastcf's CF
+    trackers (ECO, STRCF) ``score`` is in [0, 1], the estimated probability that the box
+    overlaps the target (IoU >= 0.5), from the response map and a colour check
+    (docs/confidence.md); for the OpenCV adapters its scale is the peer's own.
     """
 
     ok: bool
