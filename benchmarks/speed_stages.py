@@ -79,7 +79,8 @@ def speed(names: list[str], threads: int, frames: int | None) -> dict[str, Any]:
             "worst_max_ratio": max(r[1] for r in ratios),
             "sequences_max_over_3x": sum(r[1] > 3 for r in ratios),
         }
-    return {"rows": out, "machine": res["machine"], "load": os.getloadavg()}
+    return {"rows": out, "machine": res["machine"], "load": os.getloadavg(),
+            "core_speed": res.get("core_speed")}  # fmt: skip
 
 
 def main() -> int:
@@ -98,6 +99,8 @@ def main() -> int:
     if args.accuracy_only:
         print("\n".join(f"{n}: AUC {acc[n]['auc']:.3f}" for n in names))
         return 0
+    from fastcf.evaluation.bench import core_speed_text
+
     init = init_profile(list(ROWS), args.init_sequences)
     one = speed(names, 1, args.frames)
     two = None if args.no_threads2 else speed(["feco", "eco-hc"], 2, args.frames)
@@ -111,6 +114,7 @@ def main() -> int:
         + "` (idle machine).",
         f"Machine: {one['machine'].get('cpu_model', '?')}; load average during the 1-thread "
         f"speed run: {', '.join(f'{x:.1f}' for x in one['load'])}.",
+        f"1-thread speed run: {core_speed_text(one) or 'core speed not recorded'}.",
         "",
         "## Throughput, latency, accuracy (1 thread, `fastcf bench`, decoding excluded)",
         "",
