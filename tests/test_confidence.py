@@ -142,6 +142,24 @@ def test_search_grid_covers_the_frame_nearest_first() -> None:
 def test_confidence_settings_are_validated() -> None:
     with pytest.raises(ConfigError, match="ok_threshold"):
         fastcf.get_config("feco", ok_threshold=1.5)
+    with pytest.raises(ConfigError, match="follow_threshold"):
+        fastcf.get_config("strcf", follow_threshold=2.0)
+    # the weight tuples have one weight per feature: a wrong length is refused at once,
+    # naming the field (it used to fail inside update() with a bare unpacking error)
+    with pytest.raises(ConfigError, match=r"appearance_weights must be a tuple of 4 numbers"):
+        fastcf.create("feco", appearance_weights=(1, 2, 3))
+    with pytest.raises(ConfigError, match=r"confidence_weights must be a tuple of 3 numbers"):
+        fastcf.get_config("eco-hc", confidence_weights=(1, 2))
+    # a list, or the tuple as `fastcf trackers` prints it, is read as the tuple
+    assert fastcf.get_config("feco", appearance_weights=[1, 0, 0, 0]).appearance_weights == (
+        1,
+        0,
+        0,
+        0,
+    )
+    for text in ("(1, 0, 0, 0)", "[1,0,0,0]", "1,0,0,0"):
+        cfg = fastcf.get_config("feco", appearance_weights=text)
+        assert cfg.appearance_weights == (1.0, 0.0, 0.0, 0.0)
     with pytest.raises(ConfigError, match="redetect_threshold"):
         fastcf.get_config("eco-hc", redetect_threshold=-0.5)
     with pytest.raises(ConfigError, match="redetect_windows"):
@@ -168,6 +186,8 @@ def test_empty_frames_keep_the_box_and_say_lost(name: str, kind: str) -> None:
         assert 0 <= x + bw / 2 <= w and 0 <= y + bh / 2 <= h
         assert 0.5 <= (bw * bh) / (before[2] * before[3]) <= 2.0
         assert 0.0 <= r.score <= 1.0
+    if kind == "black":  # a black frame's response carries no position: the box stays
+        assert all(r.box == empty[0].box for r in empty), [r.box for r in empty[:5]]
     after = results[stop - 1 :]
     gt = seq.ground_truth[stop:]
     overlap = iou(np.array([r.box for r in after]), gt)

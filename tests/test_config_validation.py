@@ -112,6 +112,16 @@ def test_the_replayed_learning_rate_is_refused_everywhere(capsys, tmp_path):
     assert rc == 2 and "learning_rate must be in (0, 1)" in err and "Traceback" not in err
 
 
+def test_a_weight_tuple_of_the_wrong_length_is_one_line_with_status_2(capsys, tmp_path):
+    rc = main(
+        ["track", "--demo", "--max-frames", "2", "--quiet", "--tracker", "eco-hc"]
+        + ["--set", "appearance_weights=1,2,3", "--out", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "appearance_weights must be a tuple of 4 numbers" in err
+    assert "Traceback" not in err and not (tmp_path / "track.csv").exists()
+
+
 def test_cross_field_rules_name_both_fields():
     with pytest.raises(ConfigError, match="min_image_sample_size .* exceeds max_image_sample_size"):
         ECOConfig(min_image_sample_size=400.0**2)

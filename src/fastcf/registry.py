@@ -133,6 +133,8 @@ def _optional_scalar(hint: Any) -> type | None:
 
 
 def _coerce(key: str, value: Any, current: Any, hint: Any) -> Any:
+    if isinstance(value, list) and isinstance(current, tuple):
+        return tuple(value)  # a list for a tuple field (the config's checks follow)
     if not isinstance(value, str) or isinstance(current, str):
         return value
     text = value.strip()
@@ -155,6 +157,9 @@ def _coerce(key: str, value: Any, current: Any, hint: Any) -> Any:
         if isinstance(current, float):
             return float(text)
         if isinstance(current, tuple):
+            # "1,2,3", also written as a tuple or list: "(1, 2, 3)", "[1, 2, 3]"
+            if text[:1] + text[-1:] in ("()", "[]"):
+                text = text[1:-1]
             parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
             kind = type(current[0]) if current else float
             return tuple(kind(p) for p in parts)

@@ -35,7 +35,8 @@ still tracked: the box moves and the model learns as on a found frame, so a fram
 score wrongly doubts costs no accuracy. ``score < update_threshold``: **lost**
 (``ok=False``): the model is not updated and the size stays where it was last tracked.
 The position follows the peak of the usual search window (``follow_while_lost``, the
-default) or stays; either way the centre is clipped into the image. While lost the
+default) when that window's response score reaches ``follow_threshold`` (0.01), and
+otherwise stays; either way the centre is clipped into the image. While lost the
 tracker also *re-detects*: besides the usual search window it scores ``redetect_windows``
 more windows per frame, taken in turn from a grid that covers the whole frame
 (:class:`SearchGrid`), and jumps to the best window once its score reaches
@@ -56,6 +57,7 @@ import numpy as np
 
 from fastcf.api import TrackResult
 from fastcf.cf.confidence import ResponseStats
+from fastcf.errors import ConfigError
 from fastcf.trackers.appearance import ColourModel, appearance_logit
 from fastcf.trackers.ranges import COUNT, UNIT_CLOSED, UNIT_OPEN, Range, check_ranges
 
@@ -98,8 +100,18 @@ class ConfidenceSettings:
     redetect_windows: int = field(default=2, kw_only=True)
     redetect_threshold: float = field(default=0.5, kw_only=True)
     follow_while_lost: bool = field(default=True, kw_only=True)
+    # ... only when the usual window's response score reaches this (below it, e.g. on a
+    # black frame, the response is nearly constant and its peak a fixed offset: following
+    # it walked the box off to the border)
+    follow_threshold: float = field(default=0.01, kw_only=True)
 
     def __post_init__(self) -> None:
+        for name, n in CONFIDENCE_LENGTHS.items():
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or len(value) != n:
+                raise ConfigError(
+                    f"{type(self).__name__}.{name} must be a tuple of {n} numbers, got {value!r}"
+                )
         check_ranges(self, CONFIDENCE_RANGES)
         parent = getattr(super(), "__post_init__", None)
         if parent is not None:
@@ -126,6 +138,9 @@ class ConfidenceSettings:
 #: counts as 1 % of the first frame's)
 MEMORY_FLOOR = 0.01
 
+#: the fixed lengths of the tuple fields (one weight per feature)
+CONFIDENCE_LENGTHS = {"confidence_weights": 3, "appearance_weights": 4}
+
 CONFIDENCE_RANGES: dict[str, Range] = {
     "ok_threshold": UNIT_CLOSED,
     "update_threshold": UNIT_CLOSED,
@@ -136,6 +151,7 @@ CONFIDENCE_RANGES: dict[str, Range] = {
     "appearance_weights": Range(-100.0, 100.0),
     "redetect_windows": COUNT,
     "redetect_threshold": UNIT_CLOSED,
+    "follow_threshold": UNIT_CLOSED,
     "resume_threshold": Range(0.0, 1.0, high_open=False, none_ok=True),
 }
 

@@ -411,7 +411,8 @@ class ECOTracker(BaseTracker):
 
     def _lost(self, image: npt.NDArray[np.uint8], score: float, local: np.ndarray) -> TrackResult:
         """Not found: no learning, the size stays, the position follows the peak of the
-        usual search window at ``local`` (``follow_while_lost``; otherwise it stays), the
+        usual search window at ``local`` (``follow_while_lost``, when its response score
+        reaches ``follow_threshold``; otherwise it stays), the
         centre inside the image, and the next frames search the whole frame in turn
         (re-detection)."""
         cfg: ECOConfig = self.config
@@ -420,7 +421,9 @@ class ECOTracker(BaseTracker):
             window = float(np.max(self.img_support_sz) * self.scale)
             self.search_grid = SearchGrid((h_img, w_img), window, self.pos)
         self.confidence.lost = True
-        if cfg.follow_while_lost:  # ``local`` is the last position when not finite
+        # ``local`` is the last position when not finite; a response scoring below
+        # follow_threshold (a black or featureless frame) carries no position
+        if cfg.follow_while_lost and score >= cfg.follow_threshold:
             self.pos = np.asarray(local, dtype=np.float64)
         self.pos = np.clip(self.pos, 0, [h_img - 1, w_img - 1])
         self.update_adapt_ms = 0.0

@@ -272,7 +272,9 @@ class STRCF(BaseTracker):
                 window = float(self._support * self._scale)
                 self.search_grid = SearchGrid((ih, iw), window, np.asarray(self._pos))
             self.confidence.lost = True
-            if cfg.follow_while_lost:
+            # a response scoring below follow_threshold (a black or featureless frame)
+            # carries no position
+            if cfg.follow_while_lost and finite and score >= cfg.follow_threshold:
                 self._pos = (float(local[0]), float(local[1]))
             self._pos = (
                 min(max(self._pos[0], 0.0), ih - 1.0),
