@@ -77,9 +77,9 @@ CALIB = None  # the calibration dataset, set before the workers fork
 def design(rows: np.ndarray) -> np.ndarray:
     """The regression's inputs: logit of the response score, log similarity, log
     likelihood, clipped as ``fastcf.trackers.appearance.appearance_logit`` clips them."""
-    from fastcf.trackers.appearance import FEATURE_FLOOR
+    from fastcf.trackers.appearance import FEATURE_FLOOR, SCORE_EPS
 
-    s = np.clip(rows[:, 0], 1e-4, 1 - 1e-4)
+    s = np.clip(rows[:, 0], SCORE_EPS, 1 - SCORE_EPS)
     return np.column_stack(
         [
             np.log(s / (1 - s)),

@@ -63,14 +63,15 @@ class ColourModel:
             np.any(obj[..., 0] != obj[..., 1]) or np.any(obj[..., 1] != obj[..., 2])
         )
         self.n_bins = COLOUR_BINS**3 if self.colour else GREY_BINS
-        self.hist = self._histogram(obj)
+        obj_bins = self._bins(obj)
+        self.hist = self._histogram(obj_bins)
         ring = self._ring_histogram(image, box, surround)
         total = self.hist + ring
         # a bin seen in neither counts as undecided (0.5)
         self.object_likelihood = np.where(
             total > 0, self.hist / np.where(total > 0, total, 1.0), 0.5
         )
-        self.first_likelihood = float(self.object_likelihood[self._bins(obj)].mean())
+        self.first_likelihood = float(self.object_likelihood[obj_bins].mean())
 
     def features(self, image: npt.NDArray[np.uint8], box: Sequence[float]) -> tuple[float, float]:
         """``(similarity, likelihood)`` of ``box`` in ``image`` (see the module doc);
@@ -79,8 +80,7 @@ class ColourModel:
         if crop is None:
             return 0.0, 0.0
         bins = self._bins(_subsample(crop))
-        hist = np.bincount(bins.ravel(), minlength=self.n_bins).astype(np.float64)
-        hist /= hist.sum()
+        hist = self._histogram(bins)
         similarity = float(np.sqrt(hist * self.hist).sum())
         likelihood = float(self.object_likelihood[bins].mean()) / max(self.first_likelihood, 1e-6)
         return min(similarity, 1.0), likelihood
@@ -92,8 +92,9 @@ class ColourModel:
         grey = pixels if pixels.ndim == 2 else pixels[..., 0]
         return grey.astype(np.intp) // (256 // GREY_BINS)
 
-    def _histogram(self, pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
-        hist = np.bincount(self._bins(pixels).ravel(), minlength=self.n_bins).astype(np.float64)
+    def _histogram(self, bins: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """The normalised histogram of bin indices (all zeros for none)."""
+        hist = np.bincount(bins.ravel(), minlength=self.n_bins).astype(np.float64)
         return hist / max(hist.sum(), 1.0)
 
     def _ring_histogram(
@@ -112,8 +113,7 @@ class ColourModel:
         if inner is not None:
             i0, i1, j0, j1 = inner
             keep[max(i0 - r0, 0) : max(i1 - r0, 0), max(j0 - c0, 0) : max(j1 - c0, 0)] = False
-        hist = np.bincount(bins[keep], minlength=self.n_bins).astype(np.float64)
-        return hist / max(hist.sum(), 1.0)
+        return self._histogram(bins[keep])
 
 
 def appearance_logit(
@@ -124,8 +124,8 @@ def appearance_logit(
 ) -> float:
     """``w0 * logit(response_score) + w1 * log(similarity) + w2 * log(likelihood) + w3``
     for ``weights = (w0, w1, w2, w3)``, each feature floored at :data:`FEATURE_FLOOR` (and
-    the response score kept in [1e-4, 1 - 1e-4]) so an empty box gives a finite value."""
-    s = min(max(response_score, 1e-4), 1.0 - 1e-4)
+    the response score kept in [SCORE_EPS, 1 - SCORE_EPS]) so an empty box gives a finite value."""
+    s = min(max(response_score, SCORE_EPS), 1.0 - SCORE_EPS)
     w0, w1, w2, bias = weights
     return (
         w0 * math.log(s / (1.0 - s))
@@ -135,8 +135,10 @@ def appearance_logit(
     )
 
 
-#: the appearance features enter the score as ``log(max(feature, FEATURE_FLOOR))``
+#: the appearance features enter the score as ``log(max(feature, FEATURE_FLOOR))``, the
+#: response score as ``logit`` of it clipped to [SCORE_EPS, 1 - SCORE_EPS]
 FEATURE_FLOOR = 0.01
+SCORE_EPS = 1e-4
 
 
 def _window(shape: tuple[int, ...], box: Sequence[float]) -> tuple[int, int, int, int] | None:

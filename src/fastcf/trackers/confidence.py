@@ -57,7 +57,6 @@ import numpy as np
 
 from fastcf.api import TrackResult
 from fastcf.cf.confidence import ResponseStats
-from fastcf.errors import ConfigError
 from fastcf.trackers.appearance import ColourModel, appearance_logit
 from fastcf.trackers.ranges import COUNT, UNIT_CLOSED, UNIT_OPEN, Range, check_ranges
 
@@ -106,12 +105,6 @@ class ConfidenceSettings:
     follow_threshold: float = field(default=0.01, kw_only=True)
 
     def __post_init__(self) -> None:
-        for name, n in CONFIDENCE_LENGTHS.items():
-            value = getattr(self, name)
-            if not isinstance(value, tuple) or len(value) != n:
-                raise ConfigError(
-                    f"{type(self).__name__}.{name} must be a tuple of {n} numbers, got {value!r}"
-                )
         check_ranges(self, CONFIDENCE_RANGES)
         parent = getattr(super(), "__post_init__", None)
         if parent is not None:
@@ -138,17 +131,14 @@ class ConfidenceSettings:
 #: counts as 1 % of the first frame's)
 MEMORY_FLOOR = 0.01
 
-#: the fixed lengths of the tuple fields (one weight per feature)
-CONFIDENCE_LENGTHS = {"confidence_weights": 3, "appearance_weights": 4}
-
 CONFIDENCE_RANGES: dict[str, Range] = {
     "ok_threshold": UNIT_CLOSED,
     "update_threshold": UNIT_CLOSED,
     "confidence_memory": UNIT_OPEN,
-    "confidence_weights": Range(-100.0, 100.0),
+    "confidence_weights": Range(-100.0, 100.0, length=3),
     "confidence_bias": Range(-100.0, 100.0),
     "confidence_memory_weight": Range(-100.0, 100.0),
-    "appearance_weights": Range(-100.0, 100.0),
+    "appearance_weights": Range(-100.0, 100.0, length=4),
     "redetect_windows": COUNT,
     "redetect_threshold": UNIT_CLOSED,
     "follow_threshold": UNIT_CLOSED,
@@ -197,7 +187,7 @@ class Confidence:
         z = appearance_logit(
             response_score, similarity, likelihood, self.settings.appearance_weights
         )
-        return float(1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0))))
+        return _sigmoid(z)
 
     def result(
         self,
@@ -237,7 +227,7 @@ class Confidence:
         w_mem = self.settings.confidence_memory_weight
         if w_mem != 0.0 and math.isfinite(memory):
             z += w_mem * math.log(max(memory, MEMORY_FLOOR))
-        return float(1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0))))
+        return _sigmoid(z)
 
     @property
     def track_threshold(self) -> float:
@@ -292,3 +282,8 @@ def _centres(length: int, step: float) -> list[float]:
         return [(length - 1) / 2.0]
     n = int(math.ceil((length - step) / step)) + 1
     return list(np.linspace(step / 2.0, length - 1 - step / 2.0, n))
+
+
+def _sigmoid(z: float) -> float:
+    """``1 / (1 + exp(-z))``, ``z`` clipped to [-60, 60] (no overflow)."""
+    return float(1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0))))

@@ -29,6 +29,8 @@ class Range:
     high_open: bool = True
     integer: bool = False
     none_ok: bool = False
+    # a tuple field of a fixed number of values (e.g. one weight per feature); None: any
+    length: int | None = None
 
     def __str__(self) -> str:
         left = "(" if self.low_open or self.low == -math.inf else "["
@@ -70,10 +72,15 @@ def describe(rng: Range) -> str:
 
 def check_ranges(config: Any, ranges: Mapping[str, Range]) -> None:
     """Raise ConfigError for the first field of ``config`` outside its range in ``ranges``
-    (a tuple field: each element), naming the config class, the field and the range."""
+    (a tuple field: its length when the range fixes one, then each element), naming the
+    config class, the field and the range."""
     owner = type(config).__name__
     for name, rng in ranges.items():
         value = getattr(config, name)
+        if rng.length is not None and not (isinstance(value, tuple) and len(value) == rng.length):
+            raise ConfigError(
+                f"{owner}.{name} must be a tuple of {rng.length} numbers, got {value!r}"
+            )
         if isinstance(value, tuple):
             for i, item in enumerate(value):
                 if not rng.contains(item):
