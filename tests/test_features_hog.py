@@ -199,3 +199,38 @@ def test_chunking_splits_large_batches_evenly(monkeypatch: pytest.MonkeyPatch) -
     sizes.clear()
     fhog(np.zeros((17, 20, 36, 3), np.uint8), 4)
     assert sizes == [17]
+
+
+def _bins_arctan2(gx: np.ndarray, gy: np.ndarray, nori: int) -> np.ndarray:
+    """The orientation bins from NumPy's float32 arctan2 (fastcf's formula before OpenCV)."""
+    ori = np.arctan2(gy, gx)
+    obin = (ori * np.float32(nori / (2 * math.pi)) + np.float32(nori + 0.5)).astype(np.intp)
+    return obin % nori
+
+
+def test_orientation_bins_equal_arctan2_bins_at_and_near_bin_boundaries() -> None:
+    # OpenCV's phase is within 0.01 degrees of arctan2; pixels near a boundary (exact
+    # boundaries such as 90 degrees = gx 0, and angles a few ulps either side) must still
+    # land in arctan2's bin
+    from fastcf.features.hog import _orientation_bins
+
+    rng = np.random.default_rng(5)
+    nori = 18
+    edges = (np.arange(nori) + 0.5) * (2 * math.pi / nori)
+    ang = np.concatenate(
+        [
+            rng.uniform(0, 2 * math.pi, 20000),
+            edges,
+            *(edges + d for d in (1e-7, -1e-7, 1e-5, -1e-5, 2e-4, -2e-4, 1e-3, -1e-3)),
+        ]
+    )
+    mag = rng.uniform(0.5, 300, ang.size)
+    gx = (mag * np.cos(ang)).astype(np.float32)
+    gy = (mag * np.sin(ang)).astype(np.float32)
+    # integer gradients as on uint8 images: many exact angles, 0 and 90 degrees included
+    ix, iy = np.meshgrid(np.arange(-40, 41), np.arange(-40, 41))
+    gx = np.concatenate([gx, ix.ravel().astype(np.float32) / 2]).reshape(1, 1, -1)
+    gy = np.concatenate([gy, iy.ravel().astype(np.float32) / 2]).reshape(1, 1, -1)
+    np.testing.assert_array_equal(_orientation_bins(gx, gy, nori), _bins_arctan2(gx, gy, nori))
+    for n in (4, 9):  # other orientation counts
+        np.testing.assert_array_equal(_orientation_bins(gx, gy, n), _bins_arctan2(gx, gy, n))
