@@ -39,19 +39,12 @@ def sample_patch(
         sz = sz / df
         img = image[os_[0] :: df, os_[1] :: df]
     sz_i = np.maximum(matlab_round(sz), 2).astype(np.int64)
-    h_img, w_img = img.shape[:2]
     y0 = int(p[0]) + 1 - (int(sz_i[0]) + 1) // 2
     x0 = int(p[1]) + 1 - (int(sz_i[1]) + 1) // 2
-    y1, x1 = y0 + int(sz_i[0]), x0 + int(sz_i[1])
-    if y0 >= 0 and x0 >= 0 and y1 <= h_img and x1 <= w_img:
-        patch = img[y0:y1, x0:x1]
-    else:
-        ys = np.clip(np.arange(y0, y1), 0, h_img - 1)
-        xs = np.clip(np.arange(x0, x1), 0, w_img - 1)
-        patch = img[ys[:, None], xs[None, :]]
+    patch = _replicate_crop(img, y0, x0, int(sz_i[0]), int(sz_i[1]))
     if patch.shape[0] == out_h and patch.shape[1] == out_w:
-        return np.ascontiguousarray(patch)
-    out = cv2.resize(np.ascontiguousarray(patch), (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+        return patch
+    out = cv2.resize(patch, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(out, dtype=np.uint8)
 
 
