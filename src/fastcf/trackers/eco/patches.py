@@ -6,6 +6,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from fastcf.features.crop import replicate_crop
+
 
 def matlab_round(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Round halves up, i.e. MATLAB's ``round`` on the reference's 1-based (positive)
@@ -41,7 +43,7 @@ def sample_patch(
     sz_i = np.maximum(matlab_round(sz), 2).astype(np.int64)
     y0 = int(p[0]) + 1 - (int(sz_i[0]) + 1) // 2
     x0 = int(p[1]) + 1 - (int(sz_i[1]) + 1) // 2
-    patch = _replicate_crop(img, y0, x0, int(sz_i[0]), int(sz_i[1]))
+    patch = replicate_crop(img, y0, x0, int(sz_i[0]), int(sz_i[1]))
     if patch.shape[0] == out_h and patch.shape[1] == out_w:
         return patch
     out = cv2.resize(patch, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
@@ -77,7 +79,7 @@ def sample_scale_patches(
     # those of clipping every index into the image.
     big_h, big_w = (int(v) for v in sizes.max(axis=0))
     top, left = cy + 1 - big_h // 2, cx + 1 - big_w // 2
-    region = _replicate_crop(img, top, left, big_h, big_w)
+    region = replicate_crop(img, top, left, big_h, big_w)
     out = np.empty((len(s), out_h, out_w, *img.shape[2:]), np.uint8)
     for i, (ph, pw) in enumerate(sizes):
         y = cy + 1 - int(ph) // 2 - top
@@ -87,23 +89,3 @@ def sample_scale_patches(
         interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
         out[i] = cv2.resize(patch, (out_w, out_h), interpolation=interp)
     return out
-
-
-def _replicate_crop(
-    img: npt.NDArray[np.uint8], top: int, left: int, height: int, width: int
-) -> npt.NDArray[np.uint8]:
-    """``img[top : top + height, left : left + width]`` with every index clipped into the
-    image (replicate border), as one contiguous array."""
-    h_img, w_img = img.shape[:2]
-    y0, y1 = max(top, 0), min(top + height, h_img)
-    x0, x1 = max(left, 0), min(left + width, w_img)
-    if y0 >= y1 or x0 >= x1:  # entirely outside: fall back to clipped indices
-        ys = np.clip(np.arange(top, top + height), 0, h_img - 1)
-        xs = np.clip(np.arange(left, left + width), 0, w_img - 1)
-        return np.ascontiguousarray(img[ys[:, None], xs[None, :]])
-    inner = np.ascontiguousarray(img[y0:y1, x0:x1])
-    pads = (y0 - top, top + height - y1, x0 - left, left + width - x1)
-    if not any(pads):
-        return inner
-    padded = cv2.copyMakeBorder(inner, *pads, borderType=cv2.BORDER_REPLICATE)
-    return np.asarray(padded, dtype=np.uint8)
