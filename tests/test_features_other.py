@@ -238,3 +238,24 @@ def test_minmax_normalize() -> None:
     y = minmax_normalize(x)
     np.testing.assert_allclose(y.min((2, 3)), 0, atol=1e-6)
     np.testing.assert_allclose(y.max((2, 3)), 1, atol=1e-5)
+
+
+def test_replicate_crop_equals_clipped_indices() -> None:
+    # every window (inside, overlapping a border, entirely outside, larger than the image)
+    # equals indexing with each row/column index clipped into the image
+    from fastcf.features.crop import replicate_crop
+
+    rng = np.random.default_rng(2)
+    for img in (
+        rng.integers(0, 256, (23, 31, 3), dtype=np.uint8),
+        rng.integers(0, 256, (9, 14), dtype=np.uint8),
+    ):
+        h, w = img.shape[:2]
+        for _ in range(300):
+            top, left = (int(v) for v in rng.integers(-40, 45, 2))
+            height, width = (int(v) for v in rng.integers(1, 60, 2))
+            got = replicate_crop(img, top, left, height, width)
+            ys = np.clip(np.arange(top, top + height), 0, h - 1)
+            xs = np.clip(np.arange(left, left + width), 0, w - 1)
+            np.testing.assert_array_equal(got, img[ys[:, None], xs[None, :]])
+            assert got.flags.c_contiguous and got.dtype == img.dtype
