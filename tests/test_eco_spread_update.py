@@ -117,3 +117,30 @@ def test_spread_without_gap_is_the_reference(gap: int) -> None:
         t.init(frames[0], boxes[0])
         res.append(np.array([t.update(f).box for f in frames[1:]]))
     np.testing.assert_array_equal(res[0], res[1])
+
+
+def test_spread_run_solves_its_training_frames_system() -> None:
+    """The spread run keeps its training frame's samples and weights: the sample space
+    changing under it (merges, replacements, re-weighting on later frames) does not enter
+    the run, whose iterates equal the reference schedule's CG on that frame."""
+    frames, boxes = moving_object_clip(n=10, scale_end=1.0)
+    t = fastcf.create("eco-hc", spread_cg=True)
+    t.init(frames[0], boxes[0])
+    for f in frames[1:8]:
+        t.update(f)
+    cfg = t.config
+    state, forget = t.cg_state, 0.9
+    ref_hf, _ = t._run_cg(cfg.cg_iter, state, forget)
+    for snapshot, same in ((True, True), (False, False)):
+        run = t._start_cg(state, forget, snapshot=snapshot)
+        saved = [s.copy() for s in t.space.samples], t.space.prior_weights.copy()
+        for s in t.space.samples:  # what later frames do to the space, in place
+            s *= 0.5
+        t.space.prior_weights[:] = t.space.prior_weights[::-1]
+        for _ in range(cfg.cg_iter):
+            run.step()
+        equal = all(np.array_equal(a, b) for a, b in zip(run.x, ref_hf, strict=True))
+        assert equal == same
+        for s, old in zip(t.space.samples, saved[0], strict=True):
+            s[...] = old
+        t.space.prior_weights[:] = saved[1]

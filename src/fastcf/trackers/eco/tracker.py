@@ -255,18 +255,27 @@ class ECOTracker(BaseTracker):
         if self.scale_filter is not None:
             self.scale_filter.update(image, self.pos, self.base_target_sz, self.scale)
 
-    def _start_cg(self, state: CGState | None, forget: float) -> PCGRun:
+    def _start_cg(self, state: CGState | None, forget: float, snapshot: bool = False) -> PCGRun:
         """A warm-started CG run on the filter over the current sample space
-        (preconditioned by the running sample energy)."""
+        (preconditioned by the running sample energy). ``snapshot``: the run keeps copies
+        of the samples and weights, so that a run advanced over later frames (spread CG)
+        solves the normal equations of its training frame; on views it would apply the
+        later frames' merged / replaced samples and re-scaled weights to a right-hand side
+        and residual built from the old ones."""
         cfg = self.config
         diag_m = preconditioner(
             self.sample_energy, self.reg_energy, cfg.precond_data_param, cfg.precond_reg_param
         )
         n = self.space.num
+        samples = [s[:n] for s in self.space.samples]
+        weights = self.space.prior_weights[:n]
+        if snapshot:
+            samples = [s.copy() for s in samples]
+            weights = weights.copy()
         return filter_cg(
             self.hf,
-            [s[:n] for s in self.space.samples],
-            self.space.prior_weights[:n],
+            samples,
+            weights,
             self.yf,
             self.geo,
             diag_m,
@@ -466,7 +475,7 @@ class ECOTracker(BaseTracker):
         )
         if cfg.spread_cg and frame >= cfg.skip_after_frame and cfg.train_gap > 0:
             state = self.cg_run.state if self.cg_run is not None else self.cg_state
-            self.cg_run = self._start_cg(state, forget)
+            self.cg_run = self._start_cg(state, forget, snapshot=True)
             self.cg_left = cfg.cg_iter
             return
         hf, state = self._run_cg(cfg.cg_iter, self.cg_state, forget)
