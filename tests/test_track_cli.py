@@ -192,3 +192,18 @@ def test_negative_box_forms(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["track", "--help"])
     assert "--box -10,20,50,50" in capsys.readouterr().out.replace("\n", " ").replace("  ", " ")
+
+
+def test_a_refused_box_leaves_no_files(tmp_path, capsys):
+    # the tracker refuses the first box (entirely outside the frame): a clear error, and no
+    # header-only track.csv / empty boxes.txt that would look like a run
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    frames, _ = demo_clip(num_frames=3)
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    out = tmp_path / "out"
+    rc = main(["track", str(folder), "--box", "5000,5000,40,40", "--tracker", "eco-hc",
+               "--quiet", "--out", str(out)])  # fmt: skip
+    assert rc == 2 and "box" in capsys.readouterr().err
+    assert not (out / "track.csv").exists() and not (out / "boxes.txt").exists()

@@ -175,14 +175,16 @@ def track_frames(
     select: bool = False,
 ) -> TrackRun:
     """Run a tracker over frames, writing ``boxes.txt`` / ``track.csv`` under ``out`` frame by
-    frame. Ctrl-C stops it with what was tracked so far (``interrupted=True``)."""
+    frame, from the moment the tracker accepted its first frame and box (a box or frame it
+    refuses leaves no files). Ctrl-C stops it with what was tracked so far
+    (``interrupted=True``)."""
     from tqdm import tqdm
 
     from fastcf.io.overlay import VideoSink, draw_result
 
     tracker = create(tracker_name, **overrides)
-    writer = LineWriter(out)
-    sink = VideoSink(video) if video else None
+    writer: LineWriter | None = None
+    sink: VideoSink | None = None
     boxes: list[Box] = []
     oks: list[bool] = []
     scores: list[float] = []
@@ -208,11 +210,14 @@ def track_frames(
                 tracker.init(frame, box)
                 seconds = time.perf_counter() - t0
                 ok, result, score = True, tuple(float(v) for v in box), 1.0
+                writer = LineWriter(out)
+                sink = VideoSink(video) if video else None
             else:
                 t0 = time.perf_counter()
                 r = tracker.update(frame)
                 seconds = time.perf_counter() - t0
                 ok, result, score = r.ok, r.box, r.score
+            assert writer is not None
             writer.write(index, result, ok, score, seconds)  # type: ignore[arg-type]
             boxes.append(result)  # type: ignore[arg-type]
             oks.append(ok)
@@ -230,7 +235,8 @@ def track_frames(
         interrupted = True
     finally:
         bar.close()
-        writer.close()
+        if writer is not None:
+            writer.close()
         if sink is not None:
             sink.close()
     if not boxes and not interrupted:
