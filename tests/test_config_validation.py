@@ -147,3 +147,13 @@ def test_adaptation_fields_are_checked_even_with_adaptation_off():
     ECOConfig(online_adaptation=False, adapt_layers=())  # layers matter only when on
     with pytest.raises(ConfigError, match="adapt_layers is empty"):
         ECOConfig(online_adaptation=True, adapt_layers=())
+
+
+def test_feco_accurate_is_feco_with_wider_projections():
+    # the frontier's accurate point: only the CNN blocks' projected dims differ from feco
+    from dataclasses import asdict
+
+    base, acc = asdict(fastcf.get_config("feco")), asdict(fastcf.get_config("feco-accurate"))
+    diff = {k for k in base if base[k] != acc[k]}
+    assert diff == {"cnn_compressed_dims"}
+    assert acc["cnn_compressed_dims"] == (8, 32) and base["cnn_compressed_dims"] == (3, 12)

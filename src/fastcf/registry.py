@@ -280,6 +280,13 @@ register(
     "Wang et al., TIP 2020 (fECO settings)",
 )
 register(
+    "feco-accurate",
+    "fastcf.trackers.eco.tracker:ECOTracker",
+    "fastcf.trackers.eco.config:feco_accurate",
+    "feco with the CNN blocks projected to 8 / 32 dims (3 / 12 in feco): more accurate, slower",
+    "Wang et al., TIP 2020 (fECO) + the frontier of docs/frontier.md",
+)
+register(
     "eco-vgg16",
     "fastcf.trackers.eco.tracker:ECOTracker",
     "fastcf.trackers.eco.teacher_presets:eco_vgg16",
