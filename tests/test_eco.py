@@ -366,9 +366,9 @@ def test_training_schedule_spreads_cg_work(monkeypatch, spread):
         runs.append((self.frame_count, iters))
         return real_run(self, iters, *args)
 
-    def start_spy(self, *args):
+    def start_spy(self, *args, **kwargs):
         starts.append(self.frame_count)
-        return real_start(self, *args)
+        return real_start(self, *args, **kwargs)
 
     monkeypatch.setattr(ECOTracker, "_run_cg", run_spy)
     monkeypatch.setattr(ECOTracker, "_start_cg", start_spy)
