@@ -12,6 +12,16 @@ from fastcf.io.overlay import VideoSink
 from fastcf.metrics import iou as box_iou
 
 
+def _demo_folder(tmp_path: Path, n: int, name: str = "imgs") -> tuple[Path, np.ndarray]:
+    """``n`` frames of the demo clip as 0000.jpg, 0001.jpg, ... and their boxes."""
+    folder = tmp_path / name
+    folder.mkdir()
+    frames, gt = demo_clip(num_frames=n)
+    for i, f in enumerate(frames):
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    return folder, gt
+
+
 def test_demo_clip_is_real_and_consistent():
     frames, boxes = demo_clip(num_frames=20)
     assert len(frames) == 20 and boxes.shape == (20, 4)
@@ -94,11 +104,7 @@ def test_track_bad_input_is_a_clear_error(tmp_path, capsys):
     assert "width and height must be > 0" in capsys.readouterr().err
     assert main(["track", "--demo", "--tracker", "nope"]) == 2
     assert "unknown tracker 'nope'" in capsys.readouterr().err
-    folder = tmp_path / "bad"
-    folder.mkdir()
-    frames, _ = demo_clip(num_frames=3)
-    for i, f in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    folder, _ = _demo_folder(tmp_path, 3, "bad")
     (folder / "0001.jpg").write_bytes(b"not a jpeg")
     assert (
         main(
@@ -157,11 +163,7 @@ def test_ctrl_c_keeps_every_box_so_far(tmp_path, monkeypatch, capsys):
 
 
 def test_a_crash_keeps_every_box_so_far(tmp_path, capsys):
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    frames, gt = demo_clip(num_frames=8)
-    for i, f in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    folder, gt = _demo_folder(tmp_path, 8)
     (folder / "0005.jpg").write_bytes(b"not a jpeg")
     out = tmp_path / "o"
     box = ",".join(f"{v:.1f}" for v in gt[0])
@@ -173,11 +175,7 @@ def test_a_crash_keeps_every_box_so_far(tmp_path, capsys):
 
 
 def test_negative_box_forms(tmp_path, capsys):
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    frames, _ = demo_clip(num_frames=3)
-    for i, f in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    folder, _ = _demo_folder(tmp_path, 3)
     forms = (["--box", "-10,20,150,150"], ["--box", "-10", "20", "150", "150"],
              ["--box=-10,20,150,150"], ["--box", "-10, 20, 150, 150"])  # fmt: skip
     for i, form in enumerate(forms):
@@ -197,11 +195,7 @@ def test_negative_box_forms(tmp_path, capsys):
 def test_a_refused_box_leaves_no_files(tmp_path, capsys):
     # the tracker refuses the first box (entirely outside the frame): a clear error, and no
     # header-only track.csv / empty boxes.txt that would look like a run
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    frames, _ = demo_clip(num_frames=3)
-    for i, f in enumerate(frames):
-        cv2.imwrite(str(folder / f"{i:04d}.jpg"), f)
+    folder, _ = _demo_folder(tmp_path, 3)
     out = tmp_path / "out"
     rc = main(["track", str(folder), "--box", "5000,5000,40,40", "--tracker", "eco-hc",
                "--quiet", "--out", str(out)])  # fmt: skip
