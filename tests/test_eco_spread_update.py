@@ -103,7 +103,7 @@ def test_spread_update_tracks_like_the_reference() -> None:
     overlap = iou(out[True], out[False])
     gt = s.ground_truth[1:60]
     assert overlap.mean() > 0.85
-    # both follow the target (the dev-set AUC of both: docs/speed.md)
+    # both follow the target (the dev-set AUC of both: docs/eco.md, "Spread CG updates")
     assert iou(out[True], gt).mean() > 0.5 and iou(out[False], gt).mean() > 0.5
 
 

@@ -14,7 +14,7 @@ keeps its settings. fastcf's trackers enter a scope around each ``init`` and ``u
 single-core setting by default, and no oversubscription of a busy machine.
 
 Entering and leaving a scope costs about 15 microseconds when the pools must change and
-less when they already have the wanted size (measured in docs/speed.md).
+less when they already have the wanted size (an ad-hoc timing on the development machine).
 
 This module imports nothing heavy at import time.
 """
