@@ -234,3 +234,22 @@ def test_orientation_bins_equal_arctan2_bins_at_and_near_bin_boundaries() -> Non
     np.testing.assert_array_equal(_orientation_bins(gx, gy, nori), _bins_arctan2(gx, gy, nori))
     for n in (4, 9):  # other orientation counts
         np.testing.assert_array_equal(_orientation_bins(gx, gy, n), _bins_arctan2(gx, gy, n))
+
+
+def test_fhog_on_real_frames_equals_the_arctan2_binning(monkeypatch: pytest.MonkeyPatch) -> None:
+    # whole fHOG on real frames (colour, and grey), with the arctan2 binning swapped back in
+    import cv2
+
+    import fastcf.features.hog as hog
+    from conftest import shared_path
+
+    frames = sorted(shared_path("sequences").glob("*/img/0001.jpg"))[::3]
+    assert frames
+    images = []
+    for path in frames:
+        img = cv2.imread(str(path))
+        images += [img[None, :200, :240], cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)[None, :120, :150]]
+    ours = [fhog(im, 4) for im in images]
+    monkeypatch.setattr(hog, "_orientation_bins", _bins_arctan2)
+    for im, got in zip(images, ours, strict=True):
+        np.testing.assert_array_equal(got, fhog(im, 4))
