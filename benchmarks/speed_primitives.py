@@ -4,7 +4,7 @@ process -> speed_primitives.md / .json.
     python benchmarks/speed_primitives.py [--frames 60] [--repeats 3]
                                           [--sequences Crossing,Dog,Vase,Girl,Biker,car16_1]
 
-1. Each primitive, the previous formulation (kept here verbatim, or in fastcf as the
+1. Each primitive, the previous formulation (the parts that changed kept here, or in fastcf as the
    reference) against the current one on the shapes the trackers use: thread CPU time,
    fastest of 5 batches, and the largest difference between their outputs.
 2. The trackers ``eco-hc`` and ``feco`` with all previous formulations swapped back in
@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -44,35 +43,27 @@ def bins_arctan2(gx: np.ndarray, gy: np.ndarray, nori: int) -> np.ndarray:
     return obin
 
 
-def eco_sample_patch_indexing(image, pos, sample_sz, output_sz):
-    """ECO's sample_patch before: a window leaving the image was cut by fancy indexing."""
-    from fastcf.trackers.eco.patches import matlab_round
-
-    p = np.floor(np.asarray(pos, dtype=np.float64)).astype(np.int64)
-    sz = np.asarray(sample_sz, dtype=np.float64)
-    out_h, out_w = int(output_sz[0]), int(output_sz[1])
-    df = max(int(np.floor(min(sz[0] / out_h, sz[1] / out_w) - 0.1)), 1)
-    img = image
-    if df > 1:
-        os_ = p % df
-        p = (p - os_) // df
-        sz = sz / df
-        img = image[os_[0] :: df, os_[1] :: df]
-    sz_i = np.maximum(matlab_round(sz), 2).astype(np.int64)
+def crop_by_indexing(img, top, left, height, width):
+    """The crop ECO's sample_patch used before: every index clipped, by fancy indexing."""
     h_img, w_img = img.shape[:2]
-    y0 = int(p[0]) + 1 - (int(sz_i[0]) + 1) // 2
-    x0 = int(p[1]) + 1 - (int(sz_i[1]) + 1) // 2
-    y1, x1 = y0 + int(sz_i[0]), x0 + int(sz_i[1])
-    if y0 >= 0 and x0 >= 0 and y1 <= h_img and x1 <= w_img:
-        patch = img[y0:y1, x0:x1]
-    else:
-        ys = np.clip(np.arange(y0, y1), 0, h_img - 1)
-        xs = np.clip(np.arange(x0, x1), 0, w_img - 1)
-        patch = img[ys[:, None], xs[None, :]]
-    if patch.shape[0] == out_h and patch.shape[1] == out_w:
-        return np.ascontiguousarray(patch)
-    out = cv2.resize(np.ascontiguousarray(patch), (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    return np.asarray(out, dtype=np.uint8)
+    if top >= 0 and left >= 0 and top + height <= h_img and left + width <= w_img:
+        return np.ascontiguousarray(img[top : top + height, left : left + width])
+    ys = np.clip(np.arange(top, top + height), 0, h_img - 1)
+    xs = np.clip(np.arange(left, left + width), 0, w_img - 1)
+    return img[ys[:, None], xs[None, :]]
+
+
+def eco_sample_patch_indexing(image, pos, sample_sz, output_sz):
+    """ECO's sample_patch before: the current function with its crop by fancy indexing
+    (the scale filter's patches, which already used the replicate-border crop, keep it)."""
+    import fastcf.trackers.eco.patches as patches
+
+    current = patches.replicate_crop
+    patches.replicate_crop = crop_by_indexing
+    try:
+        return patches.sample_patch(image, pos, sample_sz, output_sz)
+    finally:
+        patches.replicate_crop = current
 
 
 def swap_in_old(old: bool) -> None:
