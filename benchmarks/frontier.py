@@ -40,6 +40,16 @@ KNOBS: dict[str, dict[str, str]] = {
     "search-5.5": {"search_area_scale": "5.5"},
     "sample-150-250": {"min_image_sample_size": "22500", "max_image_sample_size": "62500"},
     "sample-250-350": {"min_image_sample_size": "62500", "max_image_sample_size": "122500"},
+    # the ECO-HC sample range (150^2..200^2 px): 0.44-1x the pixels of feco's 200^2..300^2
+    "sample-150-200": {"min_image_sample_size": "22500", "max_image_sample_size": "40000"},
+    # fHOG cell 6 (ECO-HC's) instead of 4: 0.44x the fHOG cells
+    "hog-cell-6": {"hog_cell_size": "6"},
+    # the sample-space memory (feco 50, ECO-HC 30)
+    "samples-30": {"n_samples": "30"},
+    # the three cost knobs above together: aimed at the 40 FPS line
+    "budget": {
+        "min_image_sample_size": "22500", "max_image_sample_size": "40000", "n_samples": "30",
+    },
     # CG iterations per update, update interval
     "cg-3": {"cg_iter": "3"},
     "cg-10": {"cg_iter": "10"},
@@ -62,6 +72,10 @@ KNOBS: dict[str, dict[str, str]] = {
 
 
 def variants(names: list[str], cnn: str | None) -> list[Variant]:
+    """The variants ``names``; each one's config is built (and so checked) before any run."""
+    from fastcf.errors import FastCFError
+    from fastcf.registry import get_config
+
     out = []
     for name in names:
         if name not in KNOBS:
@@ -69,6 +83,10 @@ def variants(names: list[str], cnn: str | None) -> list[Variant]:
         over = dict(KNOBS[name])
         if cnn:
             over["cnn_path"] = cnn
+        try:
+            get_config("feco", **over)
+        except FastCFError as exc:
+            raise SystemExit(f"variant {name!r}: {exc}") from None
         out.append(Variant(f"fr-{name}" if name != "feco" or cnn else "feco", "feco", over))
     return out
 
@@ -107,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--raw", default=None, help="result files (default benchmarks/raw/NAME)")
     ap.add_argument(
+        "--list", action="store_true", help="check and print the variants' overrides, then stop"
+    )
+    ap.add_argument(
         "--accuracy-only",
         action="store_true",
         help="run (or resume) the accuracy runs and stop: no speed run, no files",
@@ -114,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     names = list(KNOBS) if args.variants == "all" else args.variants.split(",")
     vs = variants(names, args.cnn)
+    if args.list:
+        for v in vs:
+            print(f"{v.name}: " + (", ".join(f"{k}={x}" for k, x in v.overrides.items()) or "-"))
+        return 0
     seqs = args.sequences.split(",") if args.sequences else ()
     dataset = dev_dataset(args.frames, names=seqs)
     raw = Path(args.raw) if args.raw else HERE / "raw" / args.name

@@ -32,3 +32,29 @@ def test_frontier_script_on_two_short_sequences(tmp_path: Path) -> None:
     }
     text = (out / "fr-test.md").read_text()
     assert "| feco | (default) |" in text and (out / "fr-test.png").stat().st_size > 10_000
+
+
+def test_every_frontier_variant_is_a_valid_feco_config() -> None:
+    """``--list`` builds every variant's config (a typo in a knob fails here, not after an
+    hour of accuracy runs) and prints each variant's overrides."""
+    cmd = [sys.executable, str(REPO / "benchmarks" / "frontier.py"), "--variants", "all", "--list"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = dict(line.split(": ", 1) for line in proc.stdout.splitlines())
+    assert lines["feco"] == "-"
+    assert lines["fr-budget"] == (
+        "min_image_sample_size=22500, max_image_sample_size=40000, n_samples=30"
+    )
+    assert len(lines) >= 20
+
+
+def test_frontier_refuses_a_variant_with_a_bad_knob(tmp_path: Path) -> None:
+    """A knob that is not an ``ECOConfig`` field is refused before anything runs."""
+    script = tmp_path / "bad_frontier.py"
+    src = (REPO / "benchmarks" / "frontier.py").read_text()
+    script.write_text(src.replace('"cg-3": {"cg_iter": "3"}', '"cg-3": {"cg_iters": "3"}'))
+    (tmp_path / "devset.py").write_text((REPO / "benchmarks" / "devset.py").read_text())
+    cmd = [sys.executable, str(script), "--variants", "cg-3", "--list"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "variant 'cg-3'" in proc.stderr and "cg_iters" in proc.stderr
