@@ -122,3 +122,33 @@ def test_missing_cache_is_clear_config_error(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="fastcf teacher fetch --teacher vgg16"):
         fastcf.create("eco-vgg16")
     assert not any(tmp_path.iterdir())  # nothing was downloaded or written
+
+
+def test_feco_vgg16_is_feco_with_the_teacher_in_the_cnn_slot():
+    """The teacher in the student's preset: only the network (and the adaptation, which
+    tunes the student's conv5) differ from ``feco``."""
+    from dataclasses import fields
+
+    cfg = get_config("feco-vgg16")  # must not touch the cache
+    assert isinstance(cfg.cnn, TeacherNetwork) and not cfg.cnn.loaded and cfg.cnn.name == "vgg16"
+    feco = get_config("feco")
+    differ = {f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(feco, f.name)}
+    # (the teacher's pooling of conv2_2, x2, equals feco's of norm1)
+    assert differ == {"cnn", "cnn_layers", "shipped_student", "online_adaptation"}
+    assert cfg.cnn_layers == VGG16_TAPS and cfg.cnn_downsample == (2, 1) and cfg.use_scale_filter
+    assert not cfg.online_adaptation and not cfg.shipped_student
+
+
+def test_feco_vgg16_tracks(teacher_cache):
+    frames, boxes = _sequence()
+    tracker = fastcf.create("feco-vgg16", **FAST)
+    specs = [b.spec for b in tracker.features.blocks]  # type: ignore[attr-defined]
+    assert [(s.name, s.stride, s.channels) for s in specs] == [
+        ("conv2_2", 4, 128),
+        ("conv4_3", 8, 512),
+        ("hog", 4, 31),
+    ]
+    tracker.init(frames[0], tuple(boxes[0]))
+    for frame, gt in zip(frames[1:], boxes[1:], strict=True):
+        res = tracker.update(frame)
+        assert res.ok and _iou(np.asarray(res.box), gt) > 0.6

@@ -294,6 +294,13 @@ register(
     "Danelljan et al., CVPR 2017 (OTB_DEEP_settings.m); taps chosen in docs/networks.md",
 )
 register(
+    "feco-vgg16",
+    "fastcf.trackers.eco.tracker:ECOTracker",
+    "fastcf.trackers.eco.teacher_presets:feco_vgg16",
+    "feco's settings on the cached ImageNet VGG16 teacher instead of the student (no adaptation)",
+    "Wang et al., TIP 2020 (the teacher in the student's fECO settings)",
+)
+register(
     "eco-vgg16-hed",
     "fastcf.trackers.eco.tracker:ECOTracker",
     "fastcf.trackers.eco.teacher_presets:eco_vgg16_hed",

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fastcf.errors import ConfigError
-from fastcf.trackers.eco.config import ECOConfig, eco_deep
+from fastcf.trackers.eco.config import ECOConfig, eco_deep, feco
 
 # Selected by measured AUC on the development sequences (docs/networks.md).
 VGG16_TAPS: tuple[str, ...] = ("conv2_2", "conv4_3")
@@ -133,6 +133,26 @@ def eco_vgg16() -> ECOConfig:
         cnn=TeacherNetwork("vgg16"),
         cnn_layers=VGG16_TAPS,
         cnn_downsample=VGG16_DOWNSAMPLE,
+    )
+
+
+def feco_vgg16() -> ECOConfig:
+    """``feco``'s settings (fDSST scale filter, CNN blocks projected to 3 / 12 dims, ECO's
+    deep learning settings) with the ImageNet VGG16 teacher at :data:`VGG16_TAPS` in the
+    CNN slot instead of the student: the teacher in the student's preset, the comparison
+    of issue 10 ("the student within 0.01 AUC of the teacher in the same preset").
+
+    Online adaptation is off: it fine-tunes the student's ``conv5``, which the teacher
+    truncated at ``conv4_3`` does not have (compare with ``feco --set
+    online_adaptation=false`` as well as ``feco``).
+    """
+    return replace(
+        feco(),
+        cnn=TeacherNetwork("vgg16"),
+        cnn_layers=VGG16_TAPS,
+        cnn_downsample=VGG16_DOWNSAMPLE,
+        shipped_student=False,
+        online_adaptation=False,
     )
 
 
