@@ -46,7 +46,7 @@ KNOBS: dict[str, dict[str, str]] = {
     "hog-cell-6": {"hog_cell_size": "6"},
     # the sample-space memory (feco 50, ECO-HC 30)
     "samples-30": {"n_samples": "30"},
-    # the three cost knobs above together: aimed at the 40 FPS line
+    # the ECO-HC sample range and 30 stored samples together: aimed at the 40 FPS line
     "budget": {
         "min_image_sample_size": "22500", "max_image_sample_size": "40000", "n_samples": "30",
     },

@@ -5,7 +5,8 @@
 
 Issue 10 asks that the student inside ``feco`` be within 0.01 AUC of the ImageNet VGG16
 teacher in the same preset, at >= 6x its throughput. Runs, on the development sequences
-cut to their first ``--frames`` frames (the teacher tracks at ~2 FPS on one core here):
+cut to their first ``--frames`` frames (the teacher tracks at 1.3-1.7 FPS on one core
+here, init 2-3 s):
 
 - ``feco-vgg16``: ``feco``'s settings with the teacher (conv2_2 pooled x2 + conv4_3) in
   the CNN slot; no online adaptation (it tunes the student's conv5, which the truncated
@@ -80,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         f"sequences, first {args.frames} frames)",
         "",
         f"Regenerate: `python benchmarks/teacher_student.py --frames {args.frames} "
-        f"--bench-frames {args.bench_frames}"
+        f"--bench-frames {args.bench_frames} --workers {args.workers}"
         + (f" --sequences {args.sequences}" if args.sequences else "")
+        + (f" --name {args.name}" if args.name != "teacher_student" else "")
+        + (f" --raw {args.raw}" if args.raw else "")
         + "`",
         "",
         f"AUC on the first {args.frames} frames of each sequence; speed: `fastcf bench` on "

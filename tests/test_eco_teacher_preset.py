@@ -152,3 +152,16 @@ def test_feco_vgg16_tracks(teacher_cache):
     for frame, gt in zip(frames[1:], boxes[1:], strict=True):
         res = tracker.update(frame)
         assert res.ok and _iou(np.asarray(res.box), gt) > 0.6
+
+
+def test_unreadable_cache_file_is_not_reported_as_missing(tmp_path, monkeypatch):
+    from fastcf.nets.teacher import teacher_paths
+
+    monkeypatch.setenv("FASTCF_CACHE", str(tmp_path))
+    pt = teacher_paths(None, "vgg16").pt
+    pt.parent.mkdir(parents=True)
+    pt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="cannot be used") as info:
+        fastcf.create("feco-vgg16")
+    assert "is missing" not in str(info.value)
+    assert "fastcf teacher fetch --teacher vgg16" in str(info.value)

