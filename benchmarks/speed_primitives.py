@@ -144,7 +144,15 @@ def primitives() -> list[dict[str, Any]]:
     return rows
 
 
-def trackers(names: list[str], seqs: list[str], frames: int, repeats: int) -> dict[str, Any]:
+def trackers(
+    names: list[str],
+    seqs: list[str],
+    frames: int,
+    repeats: int,
+    swap: Callable[[bool], None] = swap_in_old,
+) -> dict[str, Any]:
+    """``names`` with the previous formulations (``swap(True)``) against the current ones
+    (``swap(False)``), interleaved: init / update CPU ms and how far the boxes move."""
     import fastcf
     from fastcf.datasets import open_dataset
     from fastcf.metrics import iou
@@ -159,7 +167,7 @@ def trackers(names: list[str], seqs: list[str], frames: int, repeats: int) -> di
         boxes: dict[bool, list[np.ndarray]] = {}
         for _ in range(repeats):
             for old in (True, False):
-                swap_in_old(old)
+                swap(old)
                 init_ms, upd_s, n, bx = [], 0.0, 0, []
                 for fr, box in data:
                     t = fastcf.create(name)
@@ -173,7 +181,7 @@ def trackers(names: list[str], seqs: list[str], frames: int, repeats: int) -> di
                 acc[old]["init"].append(float(np.median(init_ms)))
                 acc[old]["update"].append(upd_s / n * 1e3)
                 boxes[old] = bx
-        swap_in_old(False)
+        swap(False)
         ious = np.concatenate([iou(a, b) for a, b in zip(boxes[True], boxes[False], strict=True)])
         out[name] = {
             "init_ms_old": min(acc[True]["init"]),

@@ -76,9 +76,11 @@ class SampleSpace:
         if n == 0:
             return g
         for mem, x, w in zip(self.samples, sample, self._w, strict=True):
-            # einsum, not a BLAS gemv: threaded BLAS calls on a busy machine leave spinning
-            # worker threads behind and made frames 5x slower
-            g[:n] += np.einsum("np,p->n", mem[:n].reshape(n, -1), np.conj(x * w).ravel()).real
+            # Re(sum_p mem_p conj(xw_p)) is the dot product of the interleaved real views:
+            # one real GEMV (BLAS; the tracker's ThreadScope limits its threads), ~9x faster
+            # than the complex einsum it replaced (float32 rounding differs, ~1e-6 relative)
+            xw = np.ascontiguousarray(x * w, dtype=np.complex64).reshape(-1)
+            g[:n] += mem[:n].reshape(n, -1).view(np.float32) @ xw.view(np.float32)
         return g
 
     # -- the update ------------------------------------------------------------------

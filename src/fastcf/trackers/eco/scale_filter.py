@@ -20,18 +20,19 @@ def orthonormal_basis(y: np.ndarray) -> np.ndarray:
     ``qr(y, 0)`` up to column signs, which the scale filter is invariant to.
 
     Computed as ``y R^-1`` with ``R^T R`` the Cholesky factorisation of the small ``n x n``
-    Gram matrix (einsum, no multi-threaded LAPACK call on the tall matrix: under CPU
-    contention a threaded ``dgeqrf`` on 837 x 17 took 35 ms instead of 0.25 ms); falls back
-    to QR when the Gram matrix is numerically singular.
+    Gram matrix (no LAPACK QR on the tall matrix: under CPU contention a threaded
+    ``dgeqrf`` on 837 x 17 took 35 ms instead of 0.25 ms; the two products are BLAS
+    calls, limited to the tracker's threads by its ThreadScope); falls back to QR when the
+    Gram matrix is numerically singular.
     """
-    gram = np.einsum("di,dj->ij", y, y)
+    gram = y.T @ y
     gram += 1e-12 * max(float(np.trace(gram)), 1e-30) * np.eye(gram.shape[0])
     try:
         chol = np.linalg.cholesky(gram)  # lower: gram = L L^T, R = L^T
     except np.linalg.LinAlgError:
         return np.linalg.qr(y)[0]
     inv_r = np.linalg.inv(chol.T)
-    q = np.einsum("di,ij->dj", y, inv_r)
+    q = y @ inv_r
     if not np.all(np.isfinite(q)):
         return np.linalg.qr(y)[0]
     return q

@@ -1,0 +1,191 @@
+"""The sample-space products as BLAS calls (2026-12-07, late evening) against the einsum
+formulations they replaced, in one process -> speed_blas.md / .json.
+
+    python benchmarks/speed_blas.py [--frames 60] [--repeats 3]
+                                    [--sequences Crossing,Dog,Vase,Girl,Biker,car16_1]
+
+Three products moved from ``np.einsum`` to BLAS (real GEMV / GEMM on interleaved real
+views; the tracker's ``ThreadScope`` limits BLAS to its threads, which is what the einsum
+calls had avoided before threads were scoped):
+- ``SampleSpace.gram_vector``: the new sample's inner products with the stored ones,
+  every frame;
+- the CG right-hand side's weighted sum of the samples (``training._weighted_sum``), at
+  every training step;
+- the scale filter's orthonormal basis (``orthonormal_basis``: Gram matrix and
+  ``y R^-1``), twice per frame.
+
+Same measurement as ``speed_primitives.py`` (whose timing and tracker loop this reuses):
+thread CPU time, one thread, the previous code swapped back in as module attributes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from speed_primitives import HERE, cpu_ms, trackers
+
+
+# --- the previous formulations -------------------------------------------------------------
+def gram_vector_einsum(self: Any, sample: list[np.ndarray]) -> np.ndarray:
+    """``SampleSpace.gram_vector`` before: a complex einsum per block."""
+    g = np.zeros(self.n_samples)
+    n = self.num
+    if n == 0:
+        return g
+    for mem, x, w in zip(self.samples, sample, self._w, strict=True):
+        g[:n] += np.einsum("np,p->n", mem[:n].reshape(n, -1), np.conj(x * w).ravel()).real
+    return g
+
+
+def weighted_sum_einsum(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The CG right-hand side's weighted sum before."""
+    return np.einsum("n,nchw->chw", w, x)
+
+
+def orthonormal_basis_einsum(y: np.ndarray) -> np.ndarray:
+    """The scale filter's basis before: the same Cholesky route with einsum products."""
+    gram = np.einsum("di,dj->ij", y, y)
+    gram += 1e-12 * max(float(np.trace(gram)), 1e-30) * np.eye(gram.shape[0])
+    try:
+        chol = np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        return np.linalg.qr(y)[0]
+    q = np.einsum("di,ij->dj", y, np.linalg.inv(chol.T))
+    return q if np.all(np.isfinite(q)) else np.linalg.qr(y)[0]
+
+
+def swap_in_einsum(old: bool) -> None:
+    import fastcf.trackers.eco.sample_space as space
+    import fastcf.trackers.eco.scale_filter as scale
+    import fastcf.trackers.eco.training as training
+
+    cur = swap_in_einsum.__dict__.setdefault(
+        "current",
+        (space.SampleSpace.gram_vector, training._weighted_sum, scale.orthonormal_basis),
+    )
+    space.SampleSpace.gram_vector = gram_vector_einsum if old else cur[0]  # type: ignore[method-assign]
+    training._weighted_sum = weighted_sum_einsum if old else cur[1]
+    scale.orthonormal_basis = orthonormal_basis_einsum if old else cur[2]
+
+
+def primitives() -> list[dict[str, Any]]:
+    from fastcf.trackers.eco.sample_space import SampleSpace
+    from fastcf.trackers.eco.scale_filter import orthonormal_basis
+    from fastcf.trackers.eco.training import _weighted_sum
+
+    rng = np.random.default_rng(0)
+
+    def cplx(shape: tuple[int, ...]) -> np.ndarray:
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+
+    rows: list[dict[str, Any]] = []
+    # feco's blocks (norm1, relu5, hog) with 50 samples; eco-hc's (hog, gray) with 30
+    for label, shapes, n in [
+        ("feco", [(3, 61, 31), (12, 15, 8), (10, 61, 31)], 50),
+        ("eco-hc", [(10, 35, 18), (1, 50, 26)], 30),
+    ]:
+        space = SampleSpace(shapes, n, 0.01)
+        for _ in range(n):
+            space.update([cplx(s) for s in shapes])
+        new = [cplx(s) for s in shapes]
+        a, b = gram_vector_einsum(space, new), space.gram_vector(new)
+        rows.append({
+            "primitive": f"gram vector, {label}: {n} x {shapes}",
+            "old": cpu_ms(gram_vector_einsum, (space, new), 20),
+            "new": cpu_ms(space.gram_vector, (new,), 20),
+            "max_diff": float(np.abs(a - b).max() / np.abs(a).max()),
+        })  # fmt: skip
+        w = space.prior_weights.astype(np.float32)
+        x = space.samples[-1]
+        a, b = weighted_sum_einsum(w, x), _weighted_sum(w, x)
+        rows.append({
+            "primitive": f"CG rhs weighted sum, {label}: {x.shape}",
+            "old": cpu_ms(weighted_sum_einsum, (w, x), 20),
+            "new": cpu_ms(_weighted_sum, (w, x), 20),
+            "max_diff": float(np.abs(a - b).max() / np.abs(a).max()),
+        })  # fmt: skip
+    y = rng.standard_normal((837, 17))
+    a, b = orthonormal_basis_einsum(y), orthonormal_basis(y)
+    rows.append({
+        "primitive": "scale filter basis 837 x 17 (float64)",
+        "old": cpu_ms(orthonormal_basis_einsum, (y,), 50),
+        "new": cpu_ms(orthonormal_basis, (y,), 50),
+        "max_diff": float(np.abs(a - b).max()),
+    })  # fmt: skip
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sequences", default="Crossing,Dog,Vase,Girl,Biker,car16_1")
+    ap.add_argument("--trackers", default="eco-hc,feco")
+    ap.add_argument("--out", default=str(HERE / "results"))
+    args = ap.parse_args(argv)
+    from fastcf.evaluation.calibration import reference_speed
+    from fastcf.threads import ThreadScope
+
+    seqs = args.sequences.split(",")
+    with ThreadScope(1):
+        before = reference_speed()
+        prim = primitives()
+        trk = trackers(args.trackers.split(","), seqs, args.frames, args.repeats, swap_in_einsum)
+        after = reference_speed()
+    core = (
+        f"core speed (fixed reference workload, ms; `fastcf.evaluation.calibration`): "
+        f"python loop {before['python_ms']:.1f} / numpy {before['numpy_ms']:.1f} before, "
+        f"{after['python_ms']:.1f} / {after['numpy_ms']:.1f} after"
+    )
+    lines = [
+        "# Sample-space products: einsum (previous) against BLAS (current), one process",
+        "",
+        f"Regenerate: `python benchmarks/speed_blas.py --frames {args.frames} "
+        f"--repeats {args.repeats} --sequences {args.sequences}`. One thread; thread CPU "
+        f"time (leaves out the time other processes held the core). {core}.",
+        "",
+        "## Primitives (ms per call, fastest of 5 batches)",
+        "",
+        "| primitive | previous | current | speed-up | max difference |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in prim:
+        lines.append(
+            f"| {r['primitive']} | {r['old']:.3f} | {r['new']:.3f} | {r['old'] / r['new']:.1f}x "
+            f"| {r['max_diff']:.2g} |"
+        )
+    lines += [
+        "",
+        "max difference: relative to the largest output (gram vector, weighted sum); the "
+        "largest absolute difference of the basis.",
+        "",
+        f"## Trackers ({len(seqs)} sequences x first {args.frames} frames, the best of "
+        f"{args.repeats} interleaved runs)",
+        "",
+        "| tracker | init ms previous | init ms current | update ms/frame previous "
+        "| update ms/frame current | box IoU previous vs current (mean / min) |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, r in trk.items():
+        lines.append(
+            f"| {name} | {r['init_ms_old']:.0f} | {r['init_ms_new']:.0f} "
+            f"| {r['update_ms_old']:.2f} | {r['update_ms_new']:.2f} "
+            f"| {r['box_iou_old_new_mean']:.4f} / {r['box_iou_old_new_min']:.4f} |"
+        )
+    lines += ["", "The boxes differ only through float rounding (summation order)."]
+    out = Path(args.out)
+    (out / "speed_blas.md").write_text("\n".join(lines) + "\n")
+    (out / "speed_blas.json").write_text(
+        json.dumps({"core": core, "primitives": prim, "trackers": trk}, indent=1)
+    )
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
