@@ -12,7 +12,9 @@ calls had avoided before threads were scoped):
 - the CG right-hand side's weighted sum of the samples (``training._weighted_sum``), at
   every training step;
 - the scale filter's orthonormal basis (``orthonormal_basis``: Gram matrix and
-  ``y R^-1``), twice per frame.
+  ``y R^-1``), twice per frame;
+- the Newton steps on the response's Fourier series (``optimize._series``: nine einsum
+  contractions became two batched matrix products), six times per detection.
 
 Same measurement as ``speed_primitives.py`` (whose timing and tracker loop this reuses):
 thread CPU time, one thread, the previous code swapped back in as module attributes.
@@ -59,21 +61,49 @@ def orthonormal_basis_einsum(y: np.ndarray) -> np.ndarray:
     return q if np.all(np.isfinite(q)) else np.linalg.qr(y)[0]
 
 
+def series_einsum(t, ky, kx, y, x):  # type: ignore[no-untyped-def]
+    """``optimize._series`` before: nine einsum contractions."""
+    ey = np.exp(1j * ky[None, :] * y[:, None])
+    ex = np.exp(1j * kx[None, :] * x[:, None])
+    a0 = np.einsum("nh,nhw->nw", ey, t)
+    a1 = np.einsum("nh,nhw->nw", ey * (1j * ky), t)
+    a2 = np.einsum("nh,nhw->nw", ey * (-(ky**2)), t)
+    ikx = 1j * kx
+    val = np.einsum("nw,nw->n", a0, ex).real
+    gy = np.einsum("nw,nw->n", a1, ex).real
+    gx = np.einsum("nw,nw->n", a0, ex * ikx).real
+    hyy = np.einsum("nw,nw->n", a2, ex).real
+    hxx = np.einsum("nw,nw->n", a0, ex * (-(kx**2))).real
+    hxy = np.einsum("nw,nw->n", a1, ex * ikx).real
+    grad = np.stack([gy, gx], axis=1)
+    hess = np.stack([np.stack([hyy, hxy], 1), np.stack([hxy, hxx], 1)], axis=1)
+    return val, grad, hess
+
+
 def swap_in_einsum(old: bool) -> None:
+    import fastcf.cf.optimize as optimize
     import fastcf.trackers.eco.sample_space as space
     import fastcf.trackers.eco.scale_filter as scale
     import fastcf.trackers.eco.training as training
 
     cur = swap_in_einsum.__dict__.setdefault(
         "current",
-        (space.SampleSpace.gram_vector, training._weighted_sum, scale.orthonormal_basis),
+        (
+            space.SampleSpace.gram_vector,
+            training._weighted_sum,
+            scale.orthonormal_basis,
+            optimize._series,
+        ),
     )
     space.SampleSpace.gram_vector = gram_vector_einsum if old else cur[0]  # type: ignore[method-assign]
     training._weighted_sum = weighted_sum_einsum if old else cur[1]
     scale.orthonormal_basis = orthonormal_basis_einsum if old else cur[2]
+    optimize._series = series_einsum if old else cur[3]
 
 
 def primitives() -> list[dict[str, Any]]:
+    from fastcf.cf.fourier import freq_indices
+    from fastcf.cf.optimize import _series
     from fastcf.trackers.eco.sample_space import SampleSpace
     from fastcf.trackers.eco.scale_filter import orthonormal_basis
     from fastcf.trackers.eco.training import _weighted_sum
@@ -117,6 +147,18 @@ def primitives() -> list[dict[str, Any]]:
         "new": cpu_ms(orthonormal_basis, (y,), 50),
         "max_diff": float(np.abs(a - b).max()),
     })  # fmt: skip
+    for n, h, wh in [(1, 75, 38), (5, 61, 31)]:  # one scale (fDSST), five (eco)
+        t = rng.standard_normal((n, h, wh)) + 1j * rng.standard_normal((n, h, wh))
+        ky, kx = freq_indices(h, wh)
+        ang = (rng.uniform(-3, 3, n), rng.uniform(-3, 3, n))
+        a, b = series_einsum(t, ky, kx, *ang), _series(t, ky, kx, *ang)
+        diff = max(float(np.abs(p - q).max() / np.abs(p).max()) for p, q in zip(a, b, strict=True))
+        rows.append({
+            "primitive": f"Newton step on the response series ({n}, {h}, {wh}) complex128",
+            "old": cpu_ms(series_einsum, (t, ky, kx, *ang), 50),
+            "new": cpu_ms(_series, (t, ky, kx, *ang), 50),
+            "max_diff": diff,
+        })  # fmt: skip
     return rows
 
 
@@ -161,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     lines += [
         "",
-        "max difference: relative to the largest output (gram vector, weighted sum); the "
-        "largest absolute difference of the basis.",
+        "max difference: relative to the largest output (gram vector, weighted sum, series "
+        "terms); the largest absolute difference of the basis.",
         "",
         f"## Trackers ({len(seqs)} sequences x first {args.frames} frames, the best of "
         f"{args.repeats} interleaved runs)",

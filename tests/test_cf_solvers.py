@@ -329,3 +329,34 @@ def test_resize_factor_keeps_search_area_within_bounds():
     # a small target is scaled up (factor < 1) to the minimum area
     f = resize_factor([10, 10], 4.0, 150**2, 200**2)
     assert f < 1 and abs((40 / f) ** 2 - 150**2) < 1e-6
+
+
+def test_series_value_gradient_and_hessian_against_direct_sums():
+    """``optimize._series`` (two batched matrix products) against the trigonometric
+    polynomial and its derivatives summed term by term."""
+    from fastcf.cf.fourier import freq_indices
+    from fastcf.cf.optimize import _series
+
+    rng = np.random.default_rng(11)
+    n, h, wh = 3, 9, 5
+    t = rng.standard_normal((n, h, wh)) + 1j * rng.standard_normal((n, h, wh))
+    ky, kx = freq_indices(h, wh)
+    y, x = rng.uniform(-3, 3, n), rng.uniform(-3, 3, n)
+    val, grad, hess = _series(t, ky, kx, y, x)
+    for i in range(n):
+        e = np.exp(1j * (ky[:, None] * y[i] + kx[None, :] * x[i]))
+        term = t[i] * e
+        assert val[i] == pytest.approx(term.sum().real, rel=1e-12, abs=1e-12)
+        dy, dx = 1j * ky[:, None], 1j * kx[None, :]
+        np.testing.assert_allclose(
+            grad[i], [(term * dy).sum().real, (term * dx).sum().real], rtol=1e-12, atol=1e-10
+        )
+        np.testing.assert_allclose(
+            hess[i],
+            [
+                [(term * dy * dy).sum().real, (term * dy * dx).sum().real],
+                [(term * dx * dy).sum().real, (term * dx * dx).sum().real],
+            ],
+            rtol=1e-12,
+            atol=1e-9,
+        )

@@ -29,20 +29,20 @@ def _series(
     y: npt.NDArray[np.float64],
     x: npt.NDArray[np.float64],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Value, gradient (N, 2) and Hessian (N, 2, 2) of the series at angles (y, x)."""
+    """Value, gradient (N, 2) and Hessian (N, 2, 2) of the series at angles (y, x).
+
+    With ``e_y = exp(i ky y)`` and ``e_x = exp(i kx x)``, every term is
+    ``Re((e_y * dy) . t . (e_x * dx))`` for a derivative factor ``dy`` in ``(1, i ky,
+    -ky^2)`` and ``dx`` in ``(1, i kx, -kx^2)``: two batched matrix products.
+    """
     ey = np.exp(1j * ky[None, :] * y[:, None])  # (N, H)
     ex = np.exp(1j * kx[None, :] * x[:, None])  # (N, Wh)
-    a0 = np.einsum("nh,nhw->nw", ey, t)
-    a1 = np.einsum("nh,nhw->nw", ey * (1j * ky), t)
-    a2 = np.einsum("nh,nhw->nw", ey * (-(ky**2)), t)
-    ikx = 1j * kx
-    val = np.einsum("nw,nw->n", a0, ex).real
-    gy = np.einsum("nw,nw->n", a1, ex).real
-    gx = np.einsum("nw,nw->n", a0, ex * ikx).real
-    hyy = np.einsum("nw,nw->n", a2, ex).real
-    hxx = np.einsum("nw,nw->n", a0, ex * (-(kx**2))).real
-    hxy = np.einsum("nw,nw->n", a1, ex * ikx).real
-    grad = np.stack([gy, gx], axis=1)
+    rows = np.stack([ey, ey * (1j * ky), ey * (-(ky**2))], axis=1)  # (N, 3, H)
+    cols = np.stack([ex, ex * (1j * kx), ex * (-(kx**2))], axis=2)  # (N, Wh, 3)
+    m = ((rows @ t) @ cols).real  # (N, 3, 3): [y-derivative order, x-derivative order]
+    val = m[:, 0, 0]
+    grad = np.stack([m[:, 1, 0], m[:, 0, 1]], axis=1)
+    hyy, hxx, hxy = m[:, 2, 0], m[:, 0, 2], m[:, 1, 1]
     hess = np.stack([np.stack([hyy, hxy], 1), np.stack([hxy, hxx], 1)], axis=1)
     return val, grad, hess
 
