@@ -124,3 +124,14 @@ def table(results: Mapping[str, Mapping[str, Any]], extra: Mapping[str, str] | N
         note = f" {extra.get(name, '')} |" if extra else ""
         lines.append(f"| {name} | {r['auc']:.3f} | {r['p20']:.3f} | {cells} |{note}")
     return "\n".join(lines)
+
+
+def speed_columns(overall: Mapping[str, Any]) -> dict[str, float]:
+    """The speed columns of a variant's row from ``fastcf bench``'s ``overall`` entry:
+    throughput FPS, median / p95 latency ms and the median init ms."""
+    return {
+        "fps": overall["throughput_fps"],
+        "latency_median_ms": overall["latency_ms"]["median"],
+        "latency_p95_ms": overall["latency_ms"]["p95"],
+        "init_ms": overall["init_ms_median"],
+    }

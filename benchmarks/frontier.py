@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from devset import HERE, Variant, dev_dataset, evaluate
+from devset import HERE, Variant, dev_dataset, evaluate, speed_columns
 
 # name -> feco overrides (strings, as on the command line)
 KNOBS: dict[str, dict[str, str]] = {
@@ -156,16 +156,12 @@ def main(argv: list[str] | None = None) -> int:
                       quiet=True)  # fmt: skip
     rows: dict[str, dict] = {}
     for v in vs:
-        o = speed["results"][v.name]["overall"]
         rows[v.name] = {
             "overrides": dict(v.overrides),
             "auc": acc[v.name]["auc"],
             "p20": acc[v.name]["p20"],
             "families": acc[v.name]["families"],
-            "fps": o["throughput_fps"],
-            "latency_median_ms": o["latency_ms"]["median"],
-            "latency_p95_ms": o["latency_ms"]["p95"],
-            "init_ms": o["init_ms_median"],
+            **speed_columns(speed["results"][v.name]["overall"]),
         }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,14 +22,11 @@ thread CPU time, one thread, the previous code swapped back in as module attribu
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from speed_primitives import HERE, cpu_ms, trackers
+from speed_primitives import compare, cpu_ms
 
 
 # --- the previous formulations -------------------------------------------------------------
@@ -163,70 +160,17 @@ def primitives() -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--frames", type=int, default=60)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--sequences", default="Crossing,Dog,Vase,Girl,Biker,car16_1")
-    ap.add_argument("--trackers", default="eco-hc,feco")
-    ap.add_argument("--out", default=str(HERE / "results"))
-    args = ap.parse_args(argv)
-    from fastcf.evaluation.calibration import reference_speed
-    from fastcf.threads import ThreadScope
-
-    seqs = args.sequences.split(",")
-    with ThreadScope(1):
-        before = reference_speed()
-        prim = primitives()
-        trk = trackers(args.trackers.split(","), seqs, args.frames, args.repeats, swap_in_einsum)
-        after = reference_speed()
-    core = (
-        f"core speed (fixed reference workload, ms; `fastcf.evaluation.calibration`): "
-        f"python loop {before['python_ms']:.1f} / numpy {before['numpy_ms']:.1f} before, "
-        f"{after['python_ms']:.1f} / {after['numpy_ms']:.1f} after"
+    return compare(
+        argv,
+        doc=__doc__ or "",
+        stem="speed_blas",
+        title="Sample-space products: einsum (previous) against BLAS (current), one process",
+        measure_primitives=primitives,
+        swap=swap_in_einsum,
+        diff_note="max difference: relative to the largest output (gram vector, weighted sum, "
+        "series terms); the largest absolute difference of the basis.",
+        boxes_note="The boxes differ only through float rounding (summation order).",
     )
-    lines = [
-        "# Sample-space products: einsum (previous) against BLAS (current), one process",
-        "",
-        f"Regenerate: `python benchmarks/speed_blas.py --frames {args.frames} "
-        f"--repeats {args.repeats} --sequences {args.sequences}`. One thread; thread CPU "
-        f"time (leaves out the time other processes held the core). {core}.",
-        "",
-        "## Primitives (ms per call, fastest of 5 batches)",
-        "",
-        "| primitive | previous | current | speed-up | max difference |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in prim:
-        lines.append(
-            f"| {r['primitive']} | {r['old']:.3f} | {r['new']:.3f} | {r['old'] / r['new']:.1f}x "
-            f"| {r['max_diff']:.2g} |"
-        )
-    lines += [
-        "",
-        "max difference: relative to the largest output (gram vector, weighted sum, series "
-        "terms); the largest absolute difference of the basis.",
-        "",
-        f"## Trackers ({len(seqs)} sequences x first {args.frames} frames, the best of "
-        f"{args.repeats} interleaved runs)",
-        "",
-        "| tracker | init ms previous | init ms current | update ms/frame previous "
-        "| update ms/frame current | box IoU previous vs current (mean / min) |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    for name, r in trk.items():
-        lines.append(
-            f"| {name} | {r['init_ms_old']:.0f} | {r['init_ms_new']:.0f} "
-            f"| {r['update_ms_old']:.2f} | {r['update_ms_new']:.2f} "
-            f"| {r['box_iou_old_new_mean']:.4f} / {r['box_iou_old_new_min']:.4f} |"
-        )
-    lines += ["", "The boxes differ only through float rounding (summation order)."]
-    out = Path(args.out)
-    (out / "speed_blas.md").write_text("\n".join(lines) + "\n")
-    (out / "speed_blas.json").write_text(
-        json.dumps({"core": core, "primitives": prim, "trackers": trk}, indent=1)
-    )
-    print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":

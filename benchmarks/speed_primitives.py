@@ -194,8 +194,21 @@ def trackers(
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def compare(
+    argv: list[str] | None,
+    *,
+    doc: str,
+    stem: str,
+    title: str,
+    measure_primitives: Callable[[], list[dict[str, Any]]],
+    swap: Callable[[bool], None],
+    diff_note: str,
+    boxes_note: str,
+) -> int:
+    """Parse the common options, time ``measure_primitives`` and the trackers with
+    ``swap(True)`` (previous) against ``swap(False)`` (current) under one thread, and write
+    ``<out>/<stem>.md`` / ``.json``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sequences", default="Crossing,Dog,Vase,Girl,Biker,car16_1")
@@ -208,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     seqs = args.sequences.split(",")
     with ThreadScope(1):
         before = reference_speed()
-        prim = primitives()
-        trk = trackers(args.trackers.split(","), seqs, args.frames, args.repeats)
+        prim = measure_primitives()
+        trk = trackers(args.trackers.split(","), seqs, args.frames, args.repeats, swap)
         after = reference_speed()
     core = (
         f"core speed (fixed reference workload, ms; `fastcf.evaluation.calibration`): "
@@ -217,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{after['python_ms']:.1f} / {after['numpy_ms']:.1f} after"
     )
     lines = [
-        "# Hot primitives: previous against current formulation (one process)",
+        f"# {title}",
         "",
-        f"Regenerate: `python benchmarks/speed_primitives.py --frames {args.frames} "
+        f"Regenerate: `python benchmarks/{stem}.py --frames {args.frames} "
         f"--repeats {args.repeats} --sequences {args.sequences}`. One thread; thread CPU "
         f"time (leaves out the time other processes held the core). {core}.",
         "",
@@ -235,8 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     lines += [
         "",
-        "max difference: orientation bins and patches, the largest absolute difference "
-        "(0 = identical); reg filter, relative to the largest output coefficient.",
+        diff_note,
         "",
         f"## Trackers ({len(seqs)} sequences x first {args.frames} frames, the best of "
         f"{args.repeats} interleaved runs)",
@@ -251,19 +263,30 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['update_ms_old']:.2f} | {r['update_ms_new']:.2f} "
             f"| {r['box_iou_old_new_mean']:.4f} / {r['box_iou_old_new_min']:.4f} |"
         )
-    lines += [
-        "",
-        "The previous formulations are swapped back in as module attributes "
-        "(`swap_in_old`); the boxes differ only through the reg filter's float32 rounding "
-        "(the bins and the patches are identical).",
-    ]
+    lines += ["", boxes_note]
     out = Path(args.out)
-    (out / "speed_primitives.md").write_text("\n".join(lines) + "\n")
-    (out / "speed_primitives.json").write_text(
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.json").write_text(
         json.dumps({"core": core, "primitives": prim, "trackers": trk}, indent=1)
     )
     print("\n".join(lines))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return compare(
+        argv,
+        doc=__doc__ or "",
+        stem="speed_primitives",
+        title="Hot primitives: previous against current formulation (one process)",
+        measure_primitives=primitives,
+        swap=swap_in_old,
+        diff_note="max difference: orientation bins and patches, the largest absolute "
+        "difference (0 = identical); reg filter, relative to the largest output coefficient.",
+        boxes_note="The previous formulations are swapped back in as module attributes "
+        "(`swap_in_old`); the boxes differ only through the reg filter's float32 rounding "
+        "(the bins and the patches are identical).",
+    )
 
 
 if __name__ == "__main__":

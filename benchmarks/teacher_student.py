@@ -28,7 +28,7 @@ import json
 import sys
 from pathlib import Path
 
-from devset import HERE, Variant, dev_dataset, evaluate
+from devset import HERE, Variant, dev_dataset, evaluate, speed_columns
 
 VARIANTS = (
     Variant("feco-vgg16", "feco-vgg16"),
@@ -62,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     speed = benchmark(names, dev_dataset(names=seqs), frames=args.bench_frames, quiet=True)
     rows = {}
     for v in VARIANTS:
-        o = speed["results"][v.name]["overall"]
         rows[v.name] = {
             "base": v.base,
             "overrides": dict(v.overrides),
@@ -70,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             "p20": acc[v.name]["p20"],
             "per_sequence": acc[v.name]["per_sequence"],
             "families": acc[v.name]["families"],
-            "fps": o["throughput_fps"],
-            "latency_median_ms": o["latency_ms"]["median"],
-            "latency_p95_ms": o["latency_ms"]["p95"],
-            "init_ms": o["init_ms_median"],
+            **speed_columns(speed["results"][v.name]["overall"]),
         }
     teacher = rows["feco-vgg16"]
     lines = [

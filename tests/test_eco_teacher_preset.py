@@ -75,7 +75,7 @@ def test_preset_is_lazy_and_deep_settings():
         assert getattr(cfg, key) == getattr(eco, key), key
 
 
-@pytest.mark.parametrize("name", ["eco-vgg16", "eco-vgg16-hed"])
+@pytest.mark.parametrize("name", ["eco-vgg16", "eco-vgg16-hed", "feco-vgg16"])
 def test_eco_vgg16_tracks(teacher_cache, name):
     frames, boxes = _sequence()
     tracker = fastcf.create(name, cnn_layers=("conv2_2", "conv4_3"), cnn_downsample=(2, 1), **FAST)
@@ -137,21 +137,6 @@ def test_feco_vgg16_is_feco_with_the_teacher_in_the_cnn_slot():
     assert differ == {"cnn", "cnn_layers", "shipped_student", "online_adaptation"}
     assert cfg.cnn_layers == VGG16_TAPS and cfg.cnn_downsample == (2, 1) and cfg.use_scale_filter
     assert not cfg.online_adaptation and not cfg.shipped_student
-
-
-def test_feco_vgg16_tracks(teacher_cache):
-    frames, boxes = _sequence()
-    tracker = fastcf.create("feco-vgg16", **FAST)
-    specs = [b.spec for b in tracker.features.blocks]  # type: ignore[attr-defined]
-    assert [(s.name, s.stride, s.channels) for s in specs] == [
-        ("conv2_2", 4, 128),
-        ("conv4_3", 8, 512),
-        ("hog", 4, 31),
-    ]
-    tracker.init(frames[0], tuple(boxes[0]))
-    for frame, gt in zip(frames[1:], boxes[1:], strict=True):
-        res = tracker.update(frame)
-        assert res.ok and _iou(np.asarray(res.box), gt) > 0.6
 
 
 def test_unreadable_cache_file_is_not_reported_as_missing(tmp_path, monkeypatch):
