@@ -4,9 +4,9 @@ formulations they replaced, in one process -> speed_blas.md / .json.
     python benchmarks/speed_blas.py [--frames 60] [--repeats 3]
                                     [--sequences Crossing,Dog,Vase,Girl,Biker,car16_1]
 
-Three products moved from ``np.einsum`` to BLAS (real GEMV / GEMM on interleaved real
-views; the tracker's ``ThreadScope`` limits BLAS to its threads, which is what the einsum
-calls had avoided before threads were scoped):
+Four products moved from ``np.einsum`` to BLAS / matrix products (real GEMV / GEMM on
+interleaved real views; the tracker's ``ThreadScope`` limits BLAS to its threads, which
+is what the einsum calls had avoided before threads were scoped):
 - ``SampleSpace.gram_vector``: the new sample's inner products with the stored ones,
   every frame;
 - the CG right-hand side's weighted sum of the samples (``training._weighted_sum``), at

@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     raw = Path(args.raw) if args.raw else HERE / "raw" / args.name
     acc = evaluate(list(VARIANTS), dataset, raw, workers=args.workers)
     from fastcf.evaluation import benchmark
+    from fastcf.evaluation.bench import core_speed_text
 
     names = [v.name for v in VARIANTS]
     speed = benchmark(names, dev_dataset(names=seqs), frames=args.bench_frames, quiet=True)
@@ -85,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"AUC on the first {args.frames} frames of each sequence; speed: `fastcf bench` on "
         f"the first {args.bench_frames} frames, one thread, decoding excluded, the three "
-        "side by side in one process. Target (issue 10): student AUC >= teacher - 0.01 at "
-        ">= 6x the teacher's throughput.",
+        "side by side in one process"
+        + (f" ({core_speed_text(speed)})" if core_speed_text(speed) else "")
+        + ". Target (issue 10): student AUC >= teacher - 0.01 at >= 6x the teacher's "
+        "throughput.",
         "",
         "| tracker | AUC | AUC - teacher | P@20 | throughput FPS | x teacher | median ms "
         "| p95 ms | init ms |",

@@ -77,8 +77,9 @@ class SampleSpace:
             return g
         for mem, x, w in zip(self.samples, sample, self._w, strict=True):
             # Re(sum_p mem_p conj(xw_p)) is the dot product of the interleaved real views:
-            # one real GEMV (BLAS; the tracker's ThreadScope limits its threads), ~9x faster
-            # than the complex einsum it replaced (float32 rounding differs, ~1e-6 relative)
+            # one real GEMV (BLAS; the tracker's ThreadScope limits its threads), 5-6x faster
+            # than the complex einsum it replaced (benchmarks/speed_blas.py); float32
+            # rounding differs, ~1e-6 relative
             xw = np.ascontiguousarray(x * w, dtype=np.complex64).reshape(-1)
             g[:n] += mem[:n].reshape(n, -1).view(np.float32) @ xw.view(np.float32)
         return g
