@@ -44,8 +44,10 @@ KNOBS: dict[str, dict[str, str]] = {
     "sample-150-200": {"min_image_sample_size": "22500", "max_image_sample_size": "40000"},
     # fHOG cell 6 (ECO-HC's) instead of 4: 0.44x the fHOG cells
     "hog-cell-6": {"hog_cell_size": "6"},
-    # the sample-space memory (feco 50, ECO-HC 30)
+    # the sample-space memory: feco 30 (ECO-HC's number) since 2026-12-07, 50 before (ECO's
+    # deep settings); frontier.md was measured with 50, where samples-30 was the knob
     "samples-30": {"n_samples": "30"},
+    "samples-50": {"n_samples": "50"},
     # the ECO-HC sample range and 30 stored samples together: aimed at the 40 FPS line
     "budget": {
         "min_image_sample_size": "22500", "max_image_sample_size": "40000", "n_samples": "30",
@@ -58,11 +60,16 @@ KNOBS: dict[str, dict[str, str]] = {
     "cg-10": {"cg_iter": "10"},
     "gap-2": {"train_gap": "2"},
     "gap-10": {"train_gap": "10"},
-    # the update schedule: CG spread over the frames between training steps (no spike),
-    # a shorter initial optimisation (init time)
+    # the update schedule: CG spread over the frames between training steps (no spike)
     "spread-cg": {"spread_cg": "true"},
-    "init-5x20": {"init_gn_iter": "5", "init_cg_iter": "100"},
+    # the first frame's Gauss-Newton x CG iterations (ECO's deep reference: 10 x 20):
+    # shorter ones for the init time, longer ones to see whether 10 x 20 has converged
+    "init-3x10": {"init_gn_iter": "3", "init_cg_iter": "30"},
+    "init-5x10": {"init_gn_iter": "5", "init_cg_iter": "50"},
     "init-10x10": {"init_gn_iter": "10", "init_cg_iter": "100"},
+    "init-5x20": {"init_gn_iter": "5", "init_cg_iter": "100"},
+    "init-10x30": {"init_gn_iter": "10", "init_cg_iter": "300"},
+    "init-20x20": {"init_gn_iter": "20", "init_cg_iter": "400"},
     # online adaptation
     "no-adaptation": {"online_adaptation": "false"},
     "adapt-later": {"adapt_interval": "10"},
