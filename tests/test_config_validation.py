@@ -149,11 +149,13 @@ def test_adaptation_fields_are_checked_even_with_adaptation_off():
         ECOConfig(online_adaptation=True, adapt_layers=())
 
 
-def test_feco_accurate_is_feco_with_wider_projections():
-    # the frontier's accurate point: only the CNN blocks' projected dims differ from feco
+def test_feco_accurate_is_feco_with_wider_projections_and_ecos_sample_count():
+    # the frontier's accurate point: the CNN blocks' projected dims and the number of
+    # stored samples (ECO's 50, feco 30) are all that differ from feco
     from dataclasses import asdict
 
     base, acc = asdict(fastcf.get_config("feco")), asdict(fastcf.get_config("feco-accurate"))
     diff = {k for k in base if base[k] != acc[k]}
-    assert diff == {"cnn_compressed_dims"}
+    assert diff == {"cnn_compressed_dims", "n_samples"}
     assert acc["cnn_compressed_dims"] == (8, 32) and base["cnn_compressed_dims"] == (3, 12)
+    assert acc["n_samples"] == 50 and base["n_samples"] == 30

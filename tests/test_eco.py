@@ -236,7 +236,9 @@ def test_presets_and_config_errors():
     with pytest.raises(ConfigError):
         create("eco-hc", learning_rate=2.0)
     cfg = get_config("feco")
-    assert (cfg.search_area_scale, cfg.learning_rate, cfg.n_samples) == (4.5, 0.011, 50)
+    # ECO's deep settings, except 30 stored samples (ECO-HC's number; docs/eco.md)
+    assert (cfg.search_area_scale, cfg.learning_rate, cfg.n_samples) == (4.5, 0.011, 30)
+    assert get_config("eco").n_samples == 50
     assert cfg.cnn_compressed_dims == (3, 12) and cfg.use_scale_filter
     # the method's first-frame background-aware adaptation is on, later frames off
     assert cfg.online_adaptation and cfg.adapt_interval == 0 and cfg.adapt_max_ms is None
