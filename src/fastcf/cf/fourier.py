@@ -86,6 +86,14 @@ def half_weights(h: int, wh: int, dtype: type = np.float32) -> Real:
     return w
 
 
+def real_view(a: Complex, *shape: int) -> Real:
+    """``a`` reshaped to ``shape`` and seen as real numbers: each complex entry becomes an
+    interleaved ``(re, im)`` pair, so the last axis doubles. No copy when ``a`` is
+    C-contiguous. ``Re(sum conj(a) b)`` and real-times-complex products become real BLAS
+    products on these views (real GEMM / GEMV instead of complex ones)."""
+    return np.ascontiguousarray(a).reshape(shape).view(a.real.dtype)
+
+
 def inner_product(a: Complex, b: Complex) -> float:
     """Real full-spectrum inner product ``Re <a, b>`` of two half spectra (sum over all axes)."""
     full = 2.0 * np.vdot(a, b).real

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from fastcf.cf.fourier import real_view
+
 
 def pca_projection(x: npt.NDArray[np.floating], dim: int) -> npt.NDArray[np.float32]:
     """``(D, dim)`` PCA basis of the channels of ``x`` ``(D, h, w)`` (or ``(N, D, h, w)``).
@@ -47,7 +49,7 @@ def project(x: npt.NDArray, p: npt.NDArray) -> npt.NDArray:
         # real matrix times complex data as one real product on the interleaved (re, im)
         # view: a real GEMM instead of a complex one (the latter, with a cast matrix, was
         # 100x slower under multi-threaded BLAS on a busy machine)
-        real = np.ascontiguousarray(x).reshape(*lead, d, h * w).view(x.real.dtype)
+        real = real_view(x, *lead, d, h * w)
         out = np.matmul(p.T.astype(real.dtype), real)
         return np.ascontiguousarray(out).view(x.dtype).reshape(*lead, c, h, w)
     out = np.matmul(p.T.astype(x.dtype), x.reshape(*lead, d, h * w))

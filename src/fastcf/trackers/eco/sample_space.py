@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from fastcf.cf.fourier import half_weights
+from fastcf.cf.fourier import half_weights, real_view
 from fastcf.errors import ConfigError, TrackerError
 
 
@@ -80,8 +80,8 @@ class SampleSpace:
             # one real GEMV (BLAS; the tracker's ThreadScope limits its threads), 5-6x faster
             # than the complex einsum it replaced (benchmarks/speed_blas.py); float32
             # rounding differs, ~1e-6 relative
-            xw = np.ascontiguousarray(x * w, dtype=np.complex64).reshape(-1)
-            g[:n] += mem[:n].reshape(n, -1).view(np.float32) @ xw.view(np.float32)
+            xw = (x * w).astype(np.complex64, copy=False)
+            g[:n] += real_view(mem[:n], n, -1) @ real_view(xw, -1)
         return g
 
     # -- the update ------------------------------------------------------------------

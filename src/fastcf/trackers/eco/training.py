@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastcf.cf.cg import CGState, PCGRun, pcg
-from fastcf.cf.fourier import inner_product, symmetrize_filter
+from fastcf.cf.fourier import inner_product, real_view, symmetrize_filter
 from fastcf.cf.projection import project
 from fastcf.cf.regularization import apply_reg_filter
 
@@ -51,8 +51,8 @@ def _weighted_sum(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``sum_n w_n x_n`` for real float32 ``w`` ``(N,)`` and complex64 ``x`` ``(N, ...)``: one
     real GEMV on the interleaved real view (BLAS, threads limited by the tracker's
     ThreadScope)."""
-    flat = np.ascontiguousarray(x, dtype=np.complex64).reshape(x.shape[0], -1)
-    out = w.astype(np.float32, copy=False) @ flat.view(np.float32)
+    flat = real_view(np.asarray(x, dtype=np.complex64), x.shape[0], -1)
+    out = w.astype(np.float32, copy=False) @ flat
     return out.view(np.complex64).reshape(x.shape[1:])
 
 
@@ -150,13 +150,8 @@ def _re_full(x: np.ndarray, v: np.ndarray) -> np.ndarray:
     multi-threaded BLAS on a busy machine).
     """
     d, c = x.shape[0], v.shape[0]
-    rt = x.real.dtype
-
-    def rview(a: np.ndarray, rows: int) -> np.ndarray:
-        return np.ascontiguousarray(a).reshape(rows, -1).view(rt)
-
-    full = rview(x, d) @ rview(v.astype(x.dtype), c).T
-    center = rview(x[..., 0], d) @ rview(v[..., 0].astype(x.dtype), c).T
+    full = real_view(x, d, -1) @ real_view(v.astype(x.dtype), c, -1).T
+    center = real_view(x[..., 0], d, -1) @ real_view(v[..., 0].astype(x.dtype), c, -1).T
     return 2 * full - center
 
 
