@@ -240,6 +240,10 @@ def test_presets_and_config_errors():
     assert (cfg.search_area_scale, cfg.learning_rate, cfg.n_samples) == (4.5, 0.011, 30)
     assert get_config("eco").n_samples == 50
     assert cfg.cnn_compressed_dims == (3, 12) and cfg.use_scale_filter
+    # the scale filter's update reuses the track step's sample in feco (a documented
+    # deviation); the published trackers keep fDSST's second extraction
+    assert cfg.scale_sample_reuse and get_config("feco-accurate").scale_sample_reuse
+    assert not get_config("eco-hc").scale_sample_reuse
     # the method's first-frame background-aware adaptation is on, later frames off
     assert cfg.online_adaptation and cfg.adapt_interval == 0 and cfg.adapt_max_ms is None
     assert not get_config("eco-vgg16").online_adaptation

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import scipy.fft
 
 Complex = npt.NDArray[np.complexfloating]
 Real = npt.NDArray[np.floating]
@@ -35,10 +36,12 @@ def cfft2(x: npt.NDArray[np.floating]) -> Complex:
 
     Sizes are made odd like ECO's ``cfft2``: an even dimension gets its Nyquist
     frequency duplicated at ``+n/2`` (``H = h + 1``). ``Wh = w // 2 + 1`` in both cases.
-    Single precision in, single precision out.
+    Single precision in, single precision out. The transform is SciPy's (``scipy.fft``,
+    one worker): for the tracker's float32 maps it is 4-7x faster than ``numpy.fft``
+    (docs/profile.md), with the same result up to rounding (~1e-7 relative).
     """
     h = x.shape[-2]
-    xf = np.fft.rfft2(x, axes=(-2, -1))
+    xf = scipy.fft.rfft2(x, axes=(-2, -1), workers=1)
     xf = np.fft.fftshift(xf, axes=-2)
     if h % 2 == 0:  # row -h/2 sits at index 0; +h/2 equals it (periodicity)
         xf = np.concatenate([xf, xf[..., :1, :]], axis=-2)
@@ -62,7 +65,7 @@ def sample_fs(xf: Complex, grid_sz: tuple[int, int] | None = None) -> Real:
         std = np.zeros((*xf.shape[:-2], gh, gw // 2 + 1), dtype=xf.dtype)
         rows = (np.arange(h) - (h - 1) // 2) % gh
         std[..., rows, :wh] = xf
-    return np.fft.irfft2(std, s=(gh, gw), axes=(-2, -1)) * (gh * gw)
+    return scipy.fft.irfft2(std, s=(gh, gw), axes=(-2, -1), workers=1) * (gh * gw)
 
 
 def full_fourier_coeff(xf: Complex) -> Complex:

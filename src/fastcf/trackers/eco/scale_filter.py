@@ -61,6 +61,11 @@ class ScaleFilter:
         if factor**2 * np.prod(tsz) > config.scale_model_max_area:
             factor = np.sqrt(config.scale_model_max_area / np.prod(tsz))
         self.model_sz = np.maximum(np.floor(tsz * factor), 8).astype(np.int64)
+        # index spacing of the scale samples, in powers of ``step``
+        self.log_step = float(np.log(step)) * ni / n
+        self.reuse = config.scale_sample_reuse
+        # the last track step's sample: (image, pos, scale, (D, n) features)
+        self.tracked: tuple[np.ndarray, np.ndarray, float, np.ndarray] | None = None
         self.s_num: np.ndarray | None = None
         self.basis: np.ndarray | None = None
         self.sf_num: np.ndarray | None = None
@@ -80,7 +85,9 @@ class ScaleFilter:
         """Relative scale change at ``pos`` (1.0 before the first update)."""
         if self.basis is None or self.sf_num is None or self.sf_den is None:
             return 1.0
-        xs = (self.basis @ self._sample(image, pos, base_sz, scale)) * self.window
+        sample = self._sample(image, pos, base_sz, scale)
+        self.tracked = (image, np.array(pos), scale, sample) if self.reuse else None
+        xs = (self.basis @ sample) * self.window
         resp_f = np.sum(self.sf_num * np.fft.fft(xs, axis=1), axis=0) / (self.sf_den + self.lam)
         resp = np.real(np.fft.ifft(resize_dft(resp_f, self.n_interp)))
         idx = int(np.argmax(resp))
@@ -99,10 +106,35 @@ class ScaleFilter:
         factor = -b / (2 * a)
         return float(factor) if np.isfinite(factor) and factor > 0 else 1.0
 
+    def _reused_sample(
+        self, image: npt.NDArray[np.uint8], pos: np.ndarray, scale: float
+    ) -> np.ndarray | None:
+        """The track step's sample moved to ``scale``, when it was taken on this image at
+        this position: sample ``i`` at ``scale`` lies at fractional index ``i + d`` of the
+        tracked one, ``d = log(scale / tracked scale) / log(index spacing)``; linear
+        interpolation between the neighbouring samples, the end samples repeated (the Hann
+        window gives them no weight). None when there is nothing to reuse or ``|d| > 1``."""
+        tracked, self.tracked = self.tracked, None
+        if tracked is None:
+            return None
+        t_image, t_pos, t_scale, sample = tracked
+        if t_image is not image or not np.array_equal(t_pos, pos):
+            return None
+        d = float(np.log(scale / t_scale)) / self.log_step
+        if not abs(d) <= 1.0:
+            return None
+        n = sample.shape[1]
+        q = np.clip(np.arange(n) + d, 0.0, n - 1.0)
+        i0 = np.minimum(np.floor(q).astype(np.int64), n - 2)
+        f = q - i0
+        return sample[:, i0] * (1.0 - f) + sample[:, i0 + 1] * f
+
     def update(
         self, image: npt.NDArray[np.uint8], pos: np.ndarray, base_sz: np.ndarray, scale: float
     ) -> None:
-        xs = self._sample(image, pos, base_sz, scale)
+        xs = self._reused_sample(image, pos, scale)
+        if xs is None:
+            xs = self._sample(image, pos, base_sz, scale)
         if self.s_num is None:
             self.s_num = xs
         else:

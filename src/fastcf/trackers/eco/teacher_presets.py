@@ -144,10 +144,10 @@ def eco_vgg16() -> ECOConfig:
 
 def feco_vgg16() -> ECOConfig:
     """``feco``'s settings (fDSST scale filter, CNN blocks projected to 3 / 12 dims, ECO's
-    deep learning settings with ``feco``'s 30 stored samples) with the ImageNet VGG16
-    teacher at :data:`VGG16_TAPS` in the CNN slot instead of the student: the teacher in
-    the student's preset, the comparison of issue 10 ("the student within 0.01 AUC of the
-    teacher in the same preset").
+    deep learning settings with ``feco``'s 30 stored samples and its scale-sample reuse)
+    with the ImageNet VGG16 teacher at :data:`VGG16_TAPS` in the CNN slot instead of the
+    student: the teacher in the student's preset, the comparison of issue 10 ("the
+    student within 0.01 AUC of the teacher in the same preset").
 
     Online adaptation is off: it fine-tunes the student's ``conv5``, which the teacher
     truncated at ``conv4_3`` does not have (compare with ``feco --set
