@@ -152,7 +152,11 @@ def trackers(
     swap: Callable[[bool], None] = swap_in_old,
 ) -> dict[str, Any]:
     """``names`` with the previous formulations (``swap(True)``) against the current ones
-    (``swap(False)``), interleaved: init / update CPU ms and how far the boxes move."""
+    (``swap(False)``): init / update CPU ms and how far the boxes move.
+
+    The two run back to back on each sequence, ``repeats`` times, and each sequence keeps
+    its fastest run of each: the shared machine's core changes speed within minutes, so
+    pairs measured seconds apart compare better than whole passes minutes apart."""
     import fastcf
     from fastcf.datasets import open_dataset
     from fastcf.metrics import iou
@@ -161,33 +165,29 @@ def trackers(
     data = [([*s.frames][:frames], s.init_box) for s in ds]
     out: dict[str, Any] = {}
     for name in names:
-        acc: dict[bool, dict[str, list[float]]] = {
-            o: {"init": [], "update": []} for o in (True, False)
-        }
-        boxes: dict[bool, list[np.ndarray]] = {}
+        # per variant and sequence: the init ms and update seconds of every repeat
+        init_ms: dict[bool, list[list[float]]] = {o: [[] for _ in data] for o in (True, False)}
+        upd_s: dict[bool, list[list[float]]] = {o: [[] for _ in data] for o in (True, False)}
+        boxes: dict[bool, list[np.ndarray]] = {o: [np.empty(0)] * len(data) for o in (True, False)}
         for _ in range(repeats):
-            for old in (True, False):
-                swap(old)
-                init_ms, upd_s, n, bx = [], 0.0, 0, []
-                for fr, box in data:
+            for i, (fr, box) in enumerate(data):
+                for old in (True, False):
+                    swap(old)
                     t = fastcf.create(name)
                     c = time.thread_time()
                     t.init(fr[0], box)
-                    init_ms.append((time.thread_time() - c) * 1e3)
+                    init_ms[old][i].append((time.thread_time() - c) * 1e3)
                     c = time.thread_time()
-                    bx.append(np.array([t.update(f).box for f in fr[1:]]))
-                    upd_s += time.thread_time() - c
-                    n += len(fr) - 1
-                acc[old]["init"].append(float(np.median(init_ms)))
-                acc[old]["update"].append(upd_s / n * 1e3)
-                boxes[old] = bx
+                    boxes[old][i] = np.array([t.update(f).box for f in fr[1:]])
+                    upd_s[old][i].append(time.thread_time() - c)
         swap(False)
+        n = sum(len(fr) - 1 for fr, _ in data)
         ious = np.concatenate([iou(a, b) for a, b in zip(boxes[True], boxes[False], strict=True)])
         out[name] = {
-            "init_ms_old": min(acc[True]["init"]),
-            "init_ms_new": min(acc[False]["init"]),
-            "update_ms_old": min(acc[True]["update"]),
-            "update_ms_new": min(acc[False]["update"]),
+            "init_ms_old": float(np.median([min(v) for v in init_ms[True]])),
+            "init_ms_new": float(np.median([min(v) for v in init_ms[False]])),
+            "update_ms_old": sum(min(v) for v in upd_s[True]) / n * 1e3,
+            "update_ms_new": sum(min(v) for v in upd_s[False]) / n * 1e3,
             "box_iou_old_new_mean": float(ious.mean()),
             "box_iou_old_new_min": float(ious.min()),
         }
@@ -250,8 +250,9 @@ def compare(
         "",
         diff_note,
         "",
-        f"## Trackers ({len(seqs)} sequences x first {args.frames} frames, the best of "
-        f"{args.repeats} interleaved runs)",
+        f"## Trackers ({len(seqs)} sequences x first {args.frames} frames; on each "
+        f"sequence the two run back to back {args.repeats} times and keep their fastest "
+        "run; init: median over the sequences)",
         "",
         "| tracker | init ms previous | init ms current | update ms/frame previous "
         "| update ms/frame current | box IoU previous vs current (mean / min) |",
