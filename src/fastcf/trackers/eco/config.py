@@ -153,7 +153,7 @@ class ECOConfig(TrackerSettings, ConfidenceSettings, AdaptationSettings):
     # --- fastcf additions --------------------------------------------------------------
     # the scale filter's update reuses the sample its track step extracted on the same
     # frame and position, interpolated along the scale axis to the new scale, instead of
-    # extracting a second one (docs/eco.md, "Scale sample reuse"); False: the reference
+    # extracting a second one (docs/eco.md, deviation 12); False: the reference
     scale_sample_reuse: bool = False
     spread_cg: bool = False  # True: spread a training step's CG iterations over the gap frames
     # online adaptation: the adapt_* fields inherited from AdaptationSettings
@@ -258,7 +258,7 @@ def feco() -> ECOConfig:
     on the same frame, interpolated along the scale axis to the new scale
     (``scale_sample_reuse``), instead of extracting a second one: one fHOG pass over the
     17 scale patches less per frame, at the same AUC on the development set (docs/eco.md,
-    "Scale sample reuse")."""
+    deviation 12)."""
     return _deep(
         cnn_compressed_dims=(3, 12),
         n_samples=30,

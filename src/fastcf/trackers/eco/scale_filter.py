@@ -111,9 +111,11 @@ class ScaleFilter:
     ) -> np.ndarray | None:
         """The track step's sample moved to ``scale``, when it was taken on this image at
         this position: sample ``i`` at ``scale`` lies at fractional index ``i + d`` of the
-        tracked one, ``d = log(scale / tracked scale) / log(index spacing)``; linear
-        interpolation between the neighbouring samples, the end samples repeated (the Hann
-        window gives them no weight). None when there is nothing to reuse or ``|d| > 1``."""
+        tracked one, ``d = log(scale / tracked scale) / log_step`` (``log_step``: the log of
+        the ratio between neighbouring scale samples, ``log(step) * 33 / 17`` for fDSST);
+        linear interpolation between the neighbouring samples, the end samples repeated
+        (the Hann window gives them no weight). None when there is nothing to reuse, the
+        image or position differ, or ``|d| > 1`` (docs/eco.md, deviation 12)."""
         tracked, self.tracked = self.tracked, None
         if tracked is None:
             return None
