@@ -37,7 +37,7 @@ def cfft2(x: npt.NDArray[np.floating]) -> Complex:
     Sizes are made odd like ECO's ``cfft2``: an even dimension gets its Nyquist
     frequency duplicated at ``+n/2`` (``H = h + 1``). ``Wh = w // 2 + 1`` in both cases.
     Single precision in, single precision out. The transform is SciPy's (``scipy.fft``,
-    one worker): for the tracker's float32 maps it is 2-4x faster than ``numpy.fft``
+    one worker): for the tracker's float32 maps it is 1.5-4x faster than ``numpy.fft``
     (docs/profile.md), with the same result up to rounding (~2e-7 relative).
     """
     h = x.shape[-2]

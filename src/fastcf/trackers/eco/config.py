@@ -273,7 +273,8 @@ def feco_accurate() -> ECOConfig:
     """``feco`` with the student's norm1 / relu5 blocks projected to 8 / 32 dims instead of
     3 / 12 and ECO's 50 stored samples: the most accurate point at >= 15 FPS of the
     accuracy / speed frontier (``benchmarks/frontier.py``, docs/frontier.md: AUC 0.565
-    against 0.549 for ``feco`` when it stored 50 samples too). ``feco`` with 30 samples
-    scores 0.564 on the same sequences, so on the development set the two are level; the
-    frontier's gains and this one rest mostly on one sequence (person11)."""
+    against 0.549 for ``feco`` when it stored 50 samples too). In the benchmark of record of
+    2026-12-08 (``otb_dev.md``) it scores 0.566 and ``feco`` (30 samples) 0.561, so on the
+    development set the two are level; the frontier's gains and this one rest mostly on
+    one sequence (person11). It keeps ``feco``'s scale-sample reuse."""
     return replace(feco(), cnn_compressed_dims=(8, 32), n_samples=50)

@@ -114,8 +114,9 @@ class ScaleFilter:
         tracked one, ``d = log(scale / tracked scale) / log_step`` (``log_step``: the log of
         the ratio between neighbouring scale samples, ``log(step) * 33 / 17`` for fDSST);
         linear interpolation between the neighbouring samples, the end samples repeated
-        (the Hann window gives them no weight). None when there is nothing to reuse, the
-        image or position differ, or ``|d| > 1`` (docs/eco.md, deviation 12)."""
+        (the Hann window gives them no weight in the filter). None when there is nothing
+        to reuse, the image or position differ, or ``|d| > 1`` (docs/eco.md, deviation
+        12)."""
         tracked, self.tracked = self.tracked, None
         if tracked is None:
             return None
